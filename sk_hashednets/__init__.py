@@ -1,0 +1,11 @@
+"""HashedNets for scikit-learn: neural networks compressed with the hashing trick.
+
+Chen, Wilson, Tyree, Weinberger and Chen, "Compressing Neural Networks with the
+Hashing Trick", ICML 2015.
+"""
+
+__version__ = "0.1.0"
+
+from ._classes import HashedMLPClassifier, HashedMLPRegressor  # noqa: E402
+
+__all__ = ["HashedMLPClassifier", "HashedMLPRegressor", "__version__"]

@@ -1,0 +1,522 @@
+"""HashedMLPClassifier and HashedMLPRegressor: output activation, loss and targets."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseHashedMLP
+from ._network import LOSSES
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer: the
+        width of the *virtual* network.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers.
+
+    compression : float in (0, 1], default=1/8
+        Stored weights per virtual weight. Layer ``l`` stores
+        ``K_l = max(1, round(compression * n_in * n_out))`` buckets. Ignored
+        when ``n_buckets`` is given.
+
+    n_buckets : int or array-like of int, default=None
+        Number of buckets: one int for every layer, or one per weight layer
+        (hidden layers plus output layer). Capped at the layer's
+        ``n_in * n_out`` virtual weights. Overrides ``compression``.
+
+    dropout : float in [0, 1), default=0.0
+        Dropout probability on the hidden layers' outputs during training.
+        Dropout is inverted (kept units are scaled by ``1 / (1 - p)``), so
+        prediction needs no rescaling. Masks come from a counter-based hash
+        of (seed, step, row, unit), so they never depend on threads.
+
+    input_dropout : float in [0, 1), default=0.0
+        Dropout probability on the input features during training.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the stored weights (the buckets), scaled
+        per batch as in scikit-learn's MLP. Biases are not penalized.
+
+    batch_size : int or 'auto', default='auto'
+        Size of minibatches; ``'auto'`` means ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule, with the meanings of scikit-learn's MLP:
+        ``'invscaling'`` uses ``learning_rate_init / (t + 1) ** power_t`` after
+        each epoch (``t`` counts samples); ``'adaptive'`` divides the rate by 5
+        each time progress stalls for ``n_iter_no_change`` epochs, and stops
+        once it falls below 1e-6.
+
+    learning_rate_init : float, default=0.01
+        Initial learning rate of momentum SGD.
+
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+
+    momentum : float in [0, 1], default=0.9
+        Momentum of the SGD updates.
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum.
+
+    max_iter : int, default=200
+        Maximum number of epochs.
+
+    shuffle : bool, default=True
+        Shuffle the samples at each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the hash functions, the weight initialization, the dropout masks,
+        the shuffling and the validation split. Pass an int for identical
+        ``buckets_`` on every refit.
+
+    tol : float, default=1e-4
+        Improvement of the loss (or validation score) below which an epoch
+        counts as no progress.
+
+    verbose : bool, default=False
+        Print one line per epoch: loss, validation score when early stopping,
+        and time.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as the start of the next ``fit``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        score stops improving, and keep the parameters of the best epoch.
+
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training data held out when ``early_stopping`` is set.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping (or, with the
+        ``'adaptive'`` schedule, before dividing the learning rate).
+"""
+
+_ATTRIBUTES = """
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit; only when X has string feature names.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Output activation: {out_activation}.
+
+    activation_ : str
+        Hidden activation the model was fitted with.
+
+    buckets_ : list of ndarray of shape (K_l,)
+        The stored weights of each layer: the hash buckets.
+
+    intercepts_ : list of ndarray of shape (n_out_l,)
+        The dense biases of each layer.
+
+    hash_seeds_ : ndarray of shape (n_layers_ - 1, 2), dtype uint32
+        ``(seed_h, seed_xi)`` of each layer: the bucket hash and the sign hash
+        seeds. With ``buckets_`` they define the virtual weights exactly (see
+        the hash recipe in the README).
+
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        The virtual weight matrices, built from the buckets when read.
+
+    n_stored_params_ : int
+        Stored parameters: buckets plus biases.
+
+    n_virtual_params_ : int
+        Parameters of the dense network with the same architecture.
+
+    loss_ : float
+        Training loss of the last epoch (L2 penalty included).
+
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    best_loss_ : float or None
+        Lowest training loss; None with early stopping.
+
+    validation_scores_ : list of float or None
+        Validation score of each epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    t_ : int
+        Number of training samples seen.
+"""
+
+
+class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
+    __doc__ = (
+        """HashedNets multi-layer perceptron classifier.
+
+    A multi-layer perceptron whose weight matrices are virtual: connection
+    ``(i, j)`` of a layer reads ``xi(i, j) * w[h(i, j)]`` from a small vector
+    of hash buckets ``w`` (Chen et al., "Compressing Neural Networks with the
+    Hashing Trick", ICML 2015). Trained with momentum SGD on the log-loss:
+    softmax for multiclass targets, logistic for binary and multilabel ones.
+"""
+        + _PARAMETERS
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+"""
+        + _ATTRIBUTES.format(out_activation="'softmax' or 'logistic'")
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_hashednets import HashedMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), HashedMLPClassifier(
+    ...     hidden_layer_sizes=(256,), compression=1/8, max_iter=20,
+    ...     random_state=0)).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+"""
+    )
+
+    # -- targets ---------------------------------------------------------
+    def _prepare_targets(self, y, first_pass, classes, sample_weight):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y_type = type_of_target(y, input_name="y")
+        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type: {y_type}. HashedMLPClassifier supports "
+                "binary, multiclass and multilabel-indicator targets; use "
+                "HashedMLPRegressor for continuous targets."
+            )
+        multilabel = y_type == "multilabel-indicator"
+        if first_pass:
+            if multilabel:
+                labels = np.arange(y.shape[1])
+            elif classes is not None:
+                labels = np.unique(np.asarray(classes))
+            else:
+                labels = unique_labels(y)
+            if not multilabel and len(labels) < 2:
+                raise ValueError(
+                    "HashedMLPClassifier needs samples of at least 2 classes in "
+                    "the data, but the data contains only one class: "
+                    f"{labels[0]!r}."
+                )
+            y_type = "multilabel-indicator" if multilabel else (
+                "binary" if len(labels) == 2 else "multiclass")
+            state = {"classes_": labels, "_y_type": y_type}
+        else:
+            labels, state = self.classes_, {}
+            if (self._y_type == "multilabel-indicator") != multilabel:
+                raise ValueError(
+                    f"y is {y_type} but the model was fitted on {self._y_type} "
+                    "targets."
+                )
+            if classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), labels
+            ):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to "
+                    f"partial_fit, which was {labels!r}."
+                )
+            if self.warm_start and classes is None and not multilabel:
+                seen = unique_labels(y)
+                if set(seen) != set(labels):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes "
+                        f"as in the previous call to fit. Previously got {labels}, "
+                        f"`y` has {seen}."
+                    )
+        if multilabel:
+            if y.shape[1] != len(labels):
+                raise ValueError(
+                    f"y has {y.shape[1]} labels but the model was fitted with "
+                    f"{len(labels)}."
+                )
+            return (y.toarray() if sp.issparse(y) else np.asarray(y)), state
+        unseen = np.setdiff1d(unique_labels(y), labels)
+        if len(unseen):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{labels}. 'y' has {unique_labels(y)}; unseen: {unseen}."
+            )
+        codes = np.searchsorted(labels, y)
+        if len(labels) == 2:
+            return (codes == 1).astype(np.float64)[:, None], state
+        return (codes[:, None] == np.arange(len(labels))).astype(np.float64), state
+
+    def _out_activation(self, target_state):
+        return "softmax" if target_state["_y_type"] == "multiclass" else "logistic"
+
+    def _split_stratify(self, y):
+        return y if type_of_target(y) == "multiclass" else None
+
+    def _validation_score(self, raw, y, sample_weight, state):
+        labels = _labels(raw, state["_y_type"], state["classes_"])
+        return accuracy_score(y, labels, sample_weight=sample_weight)
+
+    # -- public API ------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. float32 input trains in float32; sparse CSR/CSC
+            input is never densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a label indicator matrix for multilabel problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            Trained classifier.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one pass over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        classes : array of shape (n_classes,), default=None
+            All the classes that can appear in any call. Required on the first
+            call (unless y is a label indicator matrix); may be omitted later.
+
+        Returns
+        -------
+        self : object
+            Trained classifier.
+        """
+        if not hasattr(self, "classes_") and classes is None:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict(self, X):
+        """Predict class labels for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        return _labels(self._forward(X), self._y_type, self.classes_)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, in the order of ``classes_``. Binary problems
+            get two columns; multilabel problems one probability per label.
+        """
+        raw = self._forward(X)
+        proba = LOSSES[self.out_activation_]().link(raw)
+        if self._y_type == "binary":
+            proba = proba.ravel()
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
+    __doc__ = (
+        """HashedNets multi-layer perceptron regressor.
+
+    The regressor of the :class:`HashedMLPClassifier` family: hashed virtual
+    weights, momentum SGD, squared-error loss, single or multiple outputs.
+    The targets are standardized internally (``target_mean_``,
+    ``target_scale_``), so raw, unscaled targets train well; ``predict``
+    returns values on the original scale, while ``loss_`` and
+    ``loss_curve_`` are on the standardized scale.
+"""
+        + _PARAMETERS
+        + """
+    Attributes
+    ----------
+    target_mean_ : ndarray of shape (n_outputs_,)
+        Mean of the training targets.
+
+    target_scale_ : ndarray of shape (n_outputs_,)
+        Standard deviation of the training targets (1 where it is 0).
+"""
+        + _ATTRIBUTES.format(out_activation="'identity'")
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sk_hashednets import HashedMLPRegressor
+    >>> X, y = make_friedman1(n_samples=1000, random_state=0)
+    >>> reg = HashedMLPRegressor(hidden_layer_sizes=(64,), max_iter=50,
+    ...                          random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+"""
+    )
+
+    def _prepare_targets(self, y, first_pass, classes, sample_weight):
+        if np.iscomplexobj(y):
+            raise ValueError("Complex data not supported: y is complex.")
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y = Y.astype(np.float64)
+        if first_pass:
+            mean = np.average(Y, axis=0, weights=sample_weight)
+            scale = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=sample_weight))
+            scale[~(scale > 0)] = 1.0
+            state = {"target_mean_": mean, "target_scale_": scale}
+        else:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {Y.shape[1]} outputs but the model was fitted with "
+                    f"{self.n_outputs_}."
+                )
+            mean, scale, state = self.target_mean_, self.target_scale_, {}
+        return (Y - mean) / scale, state
+
+    def _out_activation(self, target_state):
+        return "identity"
+
+    def _validation_score(self, raw, y, sample_weight, state):
+        pred = _unscale(raw, state["target_mean_"], state["target_scale_"])
+        return r2_score(y, pred, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. float32 input trains in float32; sparse CSR/CSC
+            input is never densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets, on any scale.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            Trained regressor.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one pass over the given data.
+
+        The target scaling is fixed by the first call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            Trained regressor.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict using the hashed multi-layer perceptron.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        return _unscale(self._forward(X), self.target_mean_, self.target_scale_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _labels(raw, y_type, classes):
+    """Predicted labels from the output layer's pre-activation."""
+    if y_type == "multiclass":
+        return classes[np.argmax(raw, axis=1)]
+    positive = raw > 0  # probability above 0.5
+    if y_type == "binary":
+        return classes[positive[:, 0].astype(np.intp)]
+    return positive.astype(int)
+
+
+def _unscale(raw, mean, scale):
+    """Regression predictions on the original target scale."""
+    pred = (raw * scale + mean).astype(raw.dtype, copy=False)
+    return pred.ravel() if pred.shape[1] == 1 else pred

@@ -1,0 +1,278 @@
+"""Every compiled kernel of the package.
+
+All jitted code lives in this one module: Numba's on-disk cache keys a function
+on its own file only, so a jitted callee in another file could go stale.
+
+Kernels take arrays and scalars only; the classes in ``_layers`` and
+``_network`` orchestrate them from Python. They are serial on purpose: the
+gather and scatter are memory bound (one pass over an n_in x n_out array), and
+on the 2-core machines we measure on a serial loop runs as fast as a 2-thread
+one while BLAS already keeps both cores busy for the products. Serial kernels
+are also bit-identical for any thread count and safe to call from many Python
+threads at once (``nogil=True`` lets them run concurrently).
+
+Hash recipe (documented in the README, pinned by tests/test_hashing.py):
+
+* ``xxh32_pair(i, j, seed)`` is XXH32 of the 8-byte key ``u32le(i) || u32le(j)``
+  with the 32-bit ``seed``.
+* bucket ``h(i, j) = (xxh32_pair(i, j, seed_h) * K) >> 32`` (multiply-shift
+  range reduction into ``[0, K)``).
+* sign ``xi(i, j) = +1`` if the top bit of ``xxh32_pair(i, j, seed_xi)`` is 0,
+  else ``-1``.
+"""
+
+import numpy as np
+from numba import njit, uint32, uint64
+
+_P1 = np.uint32(0x9E3779B1)
+_P2 = np.uint32(0x85EBCA77)
+_P3 = np.uint32(0xC2B2AE3D)
+_P4 = np.uint32(0x27D4EB2F)
+_P5 = np.uint32(0x165667B1)
+
+# Activation codes shared with _network.ACTIVATIONS.
+IDENTITY, RELU, TANH, LOGISTIC = 0, 1, 2, 3
+
+_JIT = dict(cache=True, nogil=True)
+
+
+# --------------------------------------------------------------------------
+# hashing
+# --------------------------------------------------------------------------
+@njit(inline="always")
+def _rotl17(x):
+    return uint32((x << uint32(17)) | (x >> uint32(15)))
+
+
+@njit(inline="always")
+def _xxh32_pair(i, j, seed):
+    """XXH32 of the little-endian bytes of (uint32 i, uint32 j)."""
+    h = uint32(uint32(seed) + _P5 + uint32(8))
+    h = uint32(h + uint32(i) * _P3)
+    h = uint32(_rotl17(h) * _P4)
+    h = uint32(h + uint32(j) * _P3)
+    h = uint32(_rotl17(h) * _P4)
+    h = uint32(h ^ (h >> uint32(15)))
+    h = uint32(h * _P2)
+    h = uint32(h ^ (h >> uint32(13)))
+    h = uint32(h * _P3)
+    return uint32(h ^ (h >> uint32(16)))
+
+
+@njit(inline="always")
+def _bucket(i, j, n_buckets, seed_h):
+    return (uint64(_xxh32_pair(i, j, seed_h)) * uint64(n_buckets)) >> uint64(32)
+
+
+@njit(inline="always")
+def _is_negative(i, j, seed_xi):
+    return (_xxh32_pair(i, j, seed_xi) >> uint32(31)) != uint32(0)
+
+
+@njit(**_JIT)
+def xxh32_pairs(i, j, seed, out):
+    """out[k] = xxh32_pair(i[k], j[k], seed); exposed for tests and tools."""
+    for k in range(out.shape[0]):
+        out[k] = _xxh32_pair(i[k], j[k], seed)
+
+
+@njit(**_JIT)
+def hash_codes(n_buckets, seed_h, seed_xi, out):
+    """Training-time index cache: code = h(i, j) + K * [xi(i, j) < 0].
+
+    A code indexes the signed table ``[w, -w]`` of length 2K, which turns the
+    gather and the scatter into plain indexed loads and adds.
+    """
+    k = out.dtype.type(n_buckets)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            b = out.dtype.type(_bucket(i, j, n_buckets, seed_h))
+            if _is_negative(i, j, seed_xi):
+                b += k
+            out[i, j] = b
+
+
+@njit(**_JIT)
+def hashed_virtual(w, seed_h, seed_xi, out):
+    """V[i, j] = xi(i, j) * w[h(i, j)], hashing on the fly (no index array)."""
+    n_buckets = w.shape[0]
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            v = w[_bucket(i, j, n_buckets, seed_h)]
+            out[i, j] = -v if _is_negative(i, j, seed_xi) else v
+
+
+@njit(**_JIT)
+def signed_table(w, table):
+    """table = [w, -w]."""
+    n = w.shape[0]
+    for k in range(n):
+        table[k] = w[k]
+        table[n + k] = -w[k]
+
+
+@njit(**_JIT)
+def gather(table, codes, out):
+    """out[i, j] = table[codes[i, j]]."""
+    for i in range(codes.shape[0]):
+        for j in range(codes.shape[1]):
+            out[i, j] = table[codes[i, j]]
+
+
+@njit(**_JIT)
+def scatter(G, codes, table, out):
+    """grad[k] = sum over h(i, j) = k of xi(i, j) * G[i, j].
+
+    ``table`` (length 2K) is scratch: positive and negative contributions are
+    accumulated separately, in row-major order, then subtracted.
+    """
+    table[:] = 0
+    for i in range(G.shape[0]):
+        for j in range(G.shape[1]):
+            table[codes[i, j]] += G[i, j]
+    n = out.shape[0]
+    for k in range(n):
+        out[k] = table[k] - table[n + k]
+
+
+@njit(**_JIT)
+def sparse_hashed_matmul(indptr, indices, data, w, seed_h, seed_xi, out):
+    """out = X @ V for CSR X, hashing on the fly; V is never built."""
+    n_buckets = w.shape[0]
+    out[:] = 0
+    for r in range(out.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            i = indices[p]
+            x = data[p]
+            for j in range(out.shape[1]):
+                v = w[_bucket(i, j, n_buckets, seed_h)]
+                if _is_negative(i, j, seed_xi):
+                    v = -v
+                out[r, j] += x * v
+
+
+@njit(**_JIT)
+def sparse_hashed_grad(indptr, indices, data, delta, seed_h, seed_xi, out):
+    """Bucket gradient of X @ V for CSR X: scatter of X.T @ delta, on the fly."""
+    n_buckets = out.shape[0]
+    out[:] = 0
+    for r in range(delta.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            i = indices[p]
+            x = data[p]
+            for j in range(delta.shape[1]):
+                g = x * delta[r, j]
+                b = _bucket(i, j, n_buckets, seed_h)
+                if _is_negative(i, j, seed_xi):
+                    out[b] -= g
+                else:
+                    out[b] += g
+
+
+# --------------------------------------------------------------------------
+# activations and dropout
+# --------------------------------------------------------------------------
+@njit(inline="always")
+def _act(z, kind):
+    if kind == RELU:
+        return 0.0 if z <= 0 else z  # NaN passes through, as it should
+    if kind == TANH:
+        return np.tanh(z)
+    if kind == LOGISTIC:
+        return 1.0 / (1.0 + np.exp(-z))
+    return z
+
+
+@njit(inline="always")
+def _act_grad(a, kind):
+    """Derivative expressed through the activation's output a."""
+    if kind == RELU:
+        return 1.0 if a > 0 else 0.0
+    if kind == TANH:
+        return 1.0 - a * a
+    if kind == LOGISTIC:
+        return a * (1.0 - a)
+    return 1.0
+
+
+@njit(**_JIT)
+def activate(z, kind):
+    """In place: z <- act(z)."""
+    for r in range(z.shape[0]):
+        for u in range(z.shape[1]):
+            z[r, u] = _act(z[r, u], kind)
+
+
+@njit(inline="always")
+def _keep_scale(seed, r, u, threshold, scale):
+    """Inverted-dropout factor from a counter-based hash of (seed, row, unit)."""
+    if threshold == 0:
+        return scale
+    return scale if _xxh32_pair(r, u, seed) >= threshold else 0.0
+
+
+@njit(**_JIT)
+def activate_train(z, kind, threshold, scale, seed, deriv):
+    """In place, for training: z <- dropout(act(z)); deriv <- mask * act'(z).
+
+    ``threshold`` is round(p * 2**32): a unit is dropped when its hash falls
+    below it, and kept units are scaled by ``scale = 1 / (1 - p)``. The mask
+    depends only on (seed, row, unit), never on thread scheduling.
+    """
+    for r in range(z.shape[0]):
+        for u in range(z.shape[1]):
+            a = _act(z[r, u], kind)
+            m = _keep_scale(seed, r, u, threshold, scale)
+            z[r, u] = a * m
+            deriv[r, u] = _act_grad(a, kind) * m
+
+
+@njit(**_JIT)
+def dropout_dense(x, threshold, scale, seed, out):
+    """out = dropout(x) for a dense input batch."""
+    for r in range(x.shape[0]):
+        for u in range(x.shape[1]):
+            out[r, u] = x[r, u] * _keep_scale(seed, r, u, threshold, scale)
+
+
+@njit(**_JIT)
+def dropout_csr(indptr, indices, data, threshold, scale, seed, out):
+    """Dropout on the stored entries of a CSR batch, same mask as the dense one."""
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            out[p] = data[p] * _keep_scale(seed, r, indices[p], threshold, scale)
+
+
+@njit(**_JIT)
+def step_seed(seed, step, layer):
+    """Per-step, per-layer dropout seed."""
+    s = _xxh32_pair(uint32(step & 0xFFFFFFFF), uint32(step >> 32), seed)
+    return _xxh32_pair(uint32(layer), uint32(0), s)
+
+
+# --------------------------------------------------------------------------
+# optimizer
+# --------------------------------------------------------------------------
+@njit(**_JIT)
+def momentum_step(param, grad, velocity, lr, momentum, nesterov):
+    """One fused momentum-SGD step, in place, as scikit-learn's SGDOptimizer.
+
+    v <- momentum * v - lr * g
+    p <- p + v                          (classical)
+    p <- p + momentum * v - lr * g      (Nesterov)
+    """
+    for k in range(param.shape[0]):
+        g = grad[k]
+        v = momentum * velocity[k] - lr * g
+        velocity[k] = v
+        if nesterov:
+            param[k] += momentum * v - lr * g
+        else:
+            param[k] += v
+
+
+@njit(**_JIT)
+def axpy(a, x, y):
+    """y += a * x."""
+    for k in range(y.shape[0]):
+        y[k] += a * x[k]

@@ -1,0 +1,232 @@
+"""The network between the estimator and the layers: forward passes, losses, and
+one training step over a batch with buffers allocated once per fit."""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_softmax, softmax
+
+from . import _kernels
+
+ACTIVATIONS = {
+    "identity": _kernels.IDENTITY,
+    "relu": _kernels.RELU,
+    "tanh": _kernels.TANH,
+    "logistic": _kernels.LOGISTIC,
+}
+
+
+# --------------------------------------------------------------------------
+# losses: each maps the output layer's pre-activation z to an output, a loss
+# and the gradient dL/dz (the canonical link makes it ``out - y``)
+# --------------------------------------------------------------------------
+class Loss:
+    """Loss on the output layer's pre-activation ``z``."""
+
+    out_activation = None
+
+    def link(self, z):
+        """The output activation (what ``predict_proba``/``predict`` return)."""
+        raise NotImplementedError
+
+    def per_sample(self, z, Y):
+        """Loss of each row, as float64."""
+        raise NotImplementedError
+
+    def value_and_delta(self, z, Y, sw, sw_sum, delta):
+        """Return the weighted mean loss; write dL/dz (already / sw_sum) to delta."""
+        out = self.link(z)
+        loss = np.dot(sw, self.per_sample(z, Y)) / sw_sum
+        np.subtract(out, Y, out=delta)
+        delta *= (sw / sw_sum)[:, None]
+        return loss
+
+
+class SquaredError(Loss):
+    out_activation = "identity"
+
+    def link(self, z):
+        return z
+
+    def per_sample(self, z, Y):
+        r = (z - Y).astype(np.float64, copy=False)
+        return 0.5 * np.einsum("ij,ij->i", r, r) / Y.shape[1]
+
+    def value_and_delta(self, z, Y, sw, sw_sum, delta):
+        loss = super().value_and_delta(z, Y, sw, sw_sum, delta)
+        delta /= Y.shape[1]
+        return loss
+
+
+class SoftmaxCrossEntropy(Loss):
+    out_activation = "softmax"
+
+    def link(self, z):
+        return softmax(z, axis=1)
+
+    def per_sample(self, z, Y):
+        return -np.einsum("ij,ij->i", Y, log_softmax(z.astype(np.float64), axis=1))
+
+
+class LogisticCrossEntropy(Loss):
+    """Binary cross-entropy per output column (binary and multilabel)."""
+
+    out_activation = "logistic"
+
+    def link(self, z):
+        return expit(z)
+
+    def per_sample(self, z, Y):
+        z = z.astype(np.float64)
+        # -[y log s(z) + (1 - y) log(1 - s(z))] = softplus(z) - y z, stably
+        return (np.logaddexp(0, z) - Y * z).sum(axis=1)
+
+
+LOSSES = {
+    loss.out_activation: loss
+    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy)
+}
+
+
+# --------------------------------------------------------------------------
+# inference
+# --------------------------------------------------------------------------
+def forward(layers, weights, biases, X, activation):
+    """Pre-activation of the output layer for X, one virtual matrix at a time.
+
+    Peak extra memory: one layer's virtual matrix plus the activations.
+    """
+    kind = ACTIVATIONS[activation]
+    a = X
+    for idx, (layer, w, b) in enumerate(zip(layers, weights, biases)):
+        if sp.issparse(a):
+            z = np.empty((a.shape[0], layer.n_out), dtype=w.dtype)
+            layer.sparse_matmul(a, w, z)
+        else:
+            z = a @ layer.virtual(w)
+        z += b
+        if idx < len(layers) - 1:
+            _kernels.activate(z, kind)
+        a = z
+    return a
+
+
+# --------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------
+class Trainer:
+    """Forward and backward passes over batches, with preallocated buffers.
+
+    The parameters are the lists ``weights`` (stored weights of each layer) and
+    ``biases``; ``step`` fills ``weight_grads`` and ``bias_grads`` and returns
+    the batch loss. Each layer's virtual matrix buffer is reused in the
+    backward pass for ``G = dL/dV``, once ``delta @ V.T`` no longer needs it.
+    """
+
+    def __init__(self, layers, weights, biases, *, activation, loss, alpha,
+                 dropout, input_dropout, dropout_seed, batch_size, n_outputs,
+                 dtype):
+        self.layers = layers
+        self.weights = weights
+        self.biases = biases
+        self.kind = ACTIVATIONS[activation]
+        self.loss = loss
+        self.alpha = alpha
+        self.dropout_seed = np.uint32(dropout_seed)
+        self.dtype = dtype
+        self._hidden_drop = _dropout_constants(dropout)
+        self._input_drop = _dropout_constants(input_dropout)
+
+        n_in = layers[0].n_in
+        self.V = [np.empty(layer.shape, dtype=dtype) for layer in layers]
+        self.z = [np.empty((batch_size, layer.n_out), dtype=dtype) for layer in layers]
+        self.deriv = [np.empty_like(z) for z in self.z[:-1]]
+        self.delta = [np.empty_like(z) for z in self.z]
+        self.weight_grads = [np.empty_like(w) for w in weights]
+        self.bias_grads = [np.empty_like(b) for b in biases]
+        self.X_buf = np.empty((batch_size, n_in), dtype=dtype)
+        self.X_drop = np.empty((batch_size, n_in), dtype=dtype)
+        self.Y_buf = np.empty((batch_size, n_outputs), dtype=dtype)
+        self.sw_buf = np.empty(batch_size, dtype=dtype)
+
+    def take(self, X, Y, sw, idx):
+        """Gather a batch into the preallocated buffers."""
+        n = len(idx)
+        if sp.issparse(X):
+            Xb = X[idx]
+        else:
+            Xb = np.take(X, idx, axis=0, out=self.X_buf[:n])
+        Yb = np.take(Y, idx, axis=0, out=self.Y_buf[:n])
+        swb = np.take(sw, idx, axis=0, out=self.sw_buf[:n])
+        return Xb, Yb, swb
+
+    def _drop_input(self, Xb, step):
+        threshold, scale = self._input_drop
+        if threshold == 0:
+            return Xb
+        seed = _kernels.step_seed(self.dropout_seed, step, 0)
+        if sp.issparse(Xb):
+            data = np.empty_like(Xb.data)
+            _kernels.dropout_csr(Xb.indptr, Xb.indices, Xb.data, threshold, scale,
+                                 seed, data)
+            return sp.csr_matrix((data, Xb.indices, Xb.indptr), shape=Xb.shape)
+        out = self.X_drop[: Xb.shape[0]]
+        _kernels.dropout_dense(Xb, threshold, scale, seed, out)
+        return out
+
+    def step(self, Xb, Yb, swb, step):
+        """Forward and backward pass on one batch; return its loss."""
+        n = Xb.shape[0]
+        layers, weights, biases = self.layers, self.weights, self.biases
+        last = len(layers) - 1
+        sparse_input = sp.issparse(Xb)
+
+        # forward
+        a = self._drop_input(Xb, step)
+        inputs = [a]
+        threshold, scale = self._hidden_drop
+        for idx, layer in enumerate(layers):
+            z = self.z[idx][:n]
+            if idx == 0 and sparse_input:
+                layer.sparse_matmul(a, weights[idx], z)
+            else:
+                np.matmul(a, layer.virtual(weights[idx], out=self.V[idx]), out=z)
+            z += biases[idx]
+            if idx < last:
+                seed = _kernels.step_seed(self.dropout_seed, step, idx + 1)
+                _kernels.activate_train(z, self.kind, threshold, scale, seed,
+                                        self.deriv[idx][:n])
+                inputs.append(z)
+            a = z
+
+        sw_sum = swb.sum(dtype=np.float64)
+        delta = self.delta[last][:n]
+        loss = self.loss.value_and_delta(self.z[last][:n], Yb, swb, sw_sum, delta)
+
+        # backward
+        decay = self.alpha / sw_sum
+        for idx in range(last, -1, -1):
+            np.sum(delta, axis=0, out=self.bias_grads[idx])
+            if idx > 0:
+                prev = self.delta[idx - 1][:n]
+                np.matmul(delta, self.V[idx].T, out=prev)
+                prev *= self.deriv[idx - 1][:n]
+            grad = self.weight_grads[idx]
+            if idx == 0 and sparse_input:
+                layers[0].sparse_grad(inputs[0], delta, grad)
+            else:
+                G = self.V[idx]  # V is no longer needed: reuse it for dL/dV
+                np.matmul(inputs[idx].T, delta, out=G)
+                layers[idx].grad(G, grad)
+            if decay:
+                _kernels.axpy(decay, weights[idx], grad)
+            if idx > 0:
+                delta = prev
+        l2 = sum(float(np.dot(w, w)) for w in weights)
+        return loss + 0.5 * decay * l2
+
+
+def _dropout_constants(p):
+    """(threshold, scale) for the counter-based dropout kernels."""
+    if p <= 0:
+        return np.uint32(0), 1.0
+    return np.uint32(min(round(p * 2.0**32), 2**32 - 1)), 1.0 / (1.0 - p)

@@ -1,0 +1,109 @@
+"""Finite-difference checks of the bucket and bias gradients (dropout off)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sk_hashednets._layers import make_layer
+from sk_hashednets._network import LOSSES, Trainer
+
+ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
+
+
+def make_problem(out_activation, n_samples=12, n_outputs=3, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, 6)
+    if out_activation == "softmax":
+        Y = np.eye(n_outputs)[rng.randint(0, n_outputs, n_samples)]
+    elif out_activation == "logistic":
+        Y = (rng.rand(n_samples, n_outputs) > 0.5).astype(float)
+    else:
+        Y = rng.randn(n_samples, n_outputs)
+    sw = rng.uniform(0.5, 2.0, n_samples)
+    return X, Y, sw
+
+
+def make_trainer(method, activation, out_activation, units, budgets, alpha, seed=0):
+    rng = np.random.RandomState(seed)
+    layers, weights, biases = [], [], []
+    for i, k in enumerate(budgets):
+        seeds = np.array([10 + i, 20 + i], np.uint32)
+        layer = make_layer(method, units[i], units[i + 1], k, seeds, cache=True)
+        layers.append(layer)
+        weights.append(layer.init_weights(0.8, rng, np.float64))
+        biases.append(rng.uniform(-0.5, 0.5, units[i + 1]))
+    trainer = Trainer(layers, weights, biases, activation=activation,
+                      loss=LOSSES[out_activation](), alpha=alpha, dropout=0.0,
+                      input_dropout=0.0, dropout_seed=0, batch_size=12,
+                      n_outputs=units[-1], dtype=np.float64)
+    return trainer
+
+
+def check_gradients(trainer, X, Y, sw, eps=1e-6):
+    trainer.step(X, Y, sw, 0)
+    analytic = [g.copy() for g in trainer.weight_grads + trainer.bias_grads]
+    for param, grad in zip(trainer.weights + trainer.biases, analytic):
+        idx = np.random.RandomState(0).permutation(param.size)[:25]
+        numeric = np.empty(len(idx))
+        for n, k in enumerate(idx):
+            old = param[k]
+            param[k] = old + eps
+            plus = trainer.step(X, Y, sw, 0)
+            param[k] = old - eps
+            minus = trainer.step(X, Y, sw, 0)
+            param[k] = old
+            numeric[n] = (plus - minus) / (2 * eps)
+        np.testing.assert_allclose(grad[idx], numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity"])
+def test_hashed_gradients(activation, out_activation):
+    X, Y, sw = make_problem(out_activation)
+    trainer = make_trainer("hashing", activation, out_activation, [6, 9, 7, 3],
+                           [20, 15, 11], alpha=0.3)
+    check_gradients(trainer, X, Y, sw)
+
+
+@pytest.mark.parametrize("out_activation", ["softmax", "identity"])
+def test_hashed_gradients_sparse_input(out_activation):
+    X, Y, sw = make_problem(out_activation)
+    X[np.abs(X) < 0.8] = 0
+    trainer = make_trainer("hashing", "tanh", out_activation, [6, 9, 3], [20, 11],
+                           alpha=0.1)
+    check_gradients(trainer, sp.csr_matrix(X), Y, sw)
+    trainer.step(sp.csr_matrix(X), Y, sw, 0)
+    sparse_grads = [g.copy() for g in trainer.weight_grads]
+    trainer.step(X, Y, sw, 0)
+    for sparse_grad, dense_grad in zip(sparse_grads, trainer.weight_grads):
+        np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_single_output_binary_loss():
+    X, Y, sw = make_problem("logistic", n_outputs=1)
+    trainer = make_trainer("hashing", "relu", "logistic", [6, 8, 1], [30, 5], 0.0)
+    check_gradients(trainer, X, Y, sw)
+
+
+def test_full_budget_layer_is_a_dense_layer():
+    """With K = n_in * n_out and a hash without collisions, a hashed layer is
+    a dense layer: the same forward pass and the same gradient, permuted."""
+    n_in, n_out = 3, 2
+    K = n_in * n_out
+    for seed in range(10_000):  # about 1.5% of seeds hash 6 keys to 6 buckets
+        layer = make_layer("hashing", n_in, n_out, K, np.array([seed, 2], np.uint32),
+                           cache=True)
+        codes = layer._codes.ravel()
+        buckets, signs = codes % K, np.where(codes >= K, -1.0, 1.0)
+        if len(np.unique(buckets)) == K:
+            break
+    else:
+        pytest.fail("no collision-free seed found")
+    W = np.random.RandomState(0).randn(n_in, n_out)
+    w = np.empty(K)
+    w[buckets] = signs * W.ravel()
+    np.testing.assert_array_equal(layer.virtual(w), W)
+    G = np.random.RandomState(1).randn(n_in, n_out)
+    grad = np.empty(K)
+    layer.grad(G, grad)
+    np.testing.assert_allclose(grad[buckets] * signs, G.ravel())
