@@ -1,6 +1,7 @@
 """BaseHashedMLP: parameters, validation, and the epoch loop shared by both estimators."""
 
 import copy
+import os
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -182,10 +183,10 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         if self.n_buckets is None:
             budgets = [max(1, round(self.compression * a * b)) for a, b in shapes]
         else:
-            if isinstance(self.n_buckets, Integral):
+            if np.ndim(self.n_buckets) == 0:
                 requested = [self.n_buckets] * n_layers
             else:
-                requested = list(np.asarray(self.n_buckets).ravel())
+                requested = list(self.n_buckets)
                 if len(requested) != n_layers:
                     raise ValueError(
                         f"n_buckets has {len(requested)} entries but the network "
@@ -193,14 +194,14 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                         f"{self.hidden_layer_sizes!r} plus the output layer); give "
                         f"one int per layer or a single int."
                     )
-                if not all(
-                    isinstance(k, Integral) and not isinstance(k, bool) and k >= 1
-                    for k in requested
-                ):
-                    raise ValueError(
-                        "n_buckets must contain integers >= 1, got "
-                        f"{self.n_buckets!r}."
-                    )
+            if not all(
+                isinstance(k, Integral) and not isinstance(k, bool) and k >= 1
+                for k in requested
+            ):
+                raise ValueError(
+                    "n_buckets must be an int >= 1 or one int >= 1 per layer, got "
+                    f"{self.n_buckets!r}."
+                )
             budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
         for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
             if a * b > MAX_VIRTUAL:
@@ -257,6 +258,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         """Validate X and return the output layer's pre-activation."""
         check_is_fitted(self, "buckets_")
         dtype = self.buckets_[0].dtype
+        _check_numeric(self, X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype,
                           reset=False)
         if sp.issparse(X):
@@ -317,6 +319,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             budgets = self._budgets(layer_units)
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets, X.dtype)
+            self._check_trainable(layer_units, budgets, X, incremental)
         except Exception:
             for k in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(k, None)
@@ -348,6 +351,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
 
     def _validate_fit_input(self, X, y, sample_weight, first_pass, incremental,
                             classes):
+        _check_numeric(self, X)
         X, y = validate_data(
             self, X, y,
             accept_sparse=["csr", "csc"],
@@ -371,6 +375,39 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         Y, target_state = self._prepare_targets(y, first_pass, classes, sample_weight)
         Y = np.ascontiguousarray(Y, dtype=X.dtype)
         return X, Y, y, sample_weight, target_state
+
+    def _check_trainable(self, layer_units, budgets, X, incremental):
+        """Fail before any work on a run that cannot succeed: an early-stopping
+        split too small to use, or a network whose training does not fit in
+        this machine's memory (it would end in a MemoryError or the OOM killer).
+        """
+        n_samples = X.shape[0]
+        early_stopping = self._uses_early_stopping(incremental)
+        if early_stopping:
+            n_val = int(np.ceil(self.validation_fraction * n_samples))
+            if n_val < 2 or n_val >= n_samples:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} of "
+                    f"{n_samples} samples gives a validation set of {n_val} "
+                    f"and a training set of {n_samples - n_val} sample(s); early "
+                    "stopping needs at least 2 and 1. Change validation_fraction "
+                    "or disable early_stopping."
+                )
+            n_samples -= n_val
+        batch_size = min(200 if self.batch_size == "auto" else self.batch_size,
+                         n_samples)
+        need = _training_bytes(layer_units, budgets, X.dtype, batch_size,
+                               early_stopping)
+        have = _physical_memory()
+        if have is not None and need > have:
+            n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
+            raise ValueError(
+                f"Training this network needs about {need / 2**30:.3g} GiB, more "
+                f"than the {have / 2**30:.3g} GiB of memory of this machine: its "
+                f"layers {layer_units} have {n_virtual} virtual weights, and "
+                "training materialises each layer's virtual matrix. Use smaller "
+                "hidden_layer_sizes, fewer input features or a smaller batch_size."
+            )
 
     def _check_same_architecture(self, layer_units, budgets, dtype):
         units = [self.n_features_in_] + [len(b) for b in self.intercepts_]
@@ -464,13 +501,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 stratify=self._split_stratify(y),
             )
             X, X_val, Y, _, _, y_val, sample_weight, sw_val = split
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small: validation_fraction="
-                    f"{self.validation_fraction} of the data leaves "
-                    f"{X_val.shape[0]} sample(s). Increase validation_fraction "
-                    "or disable early_stopping."
-                )
             if sp.issparse(X):
                 X = X.tocsr()
                 X_val = X_val.tocsr()
@@ -611,6 +641,67 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_numeric(estimator, X):
+    """Raise a clear error for strings or other non-numeric values in X.
+
+    Without it the user sees only numpy's "could not convert string to float".
+    Numeric X costs one dtype lookup; only object, string and category data are
+    converted here, and converted again by ``validate_data``.
+    """
+    if sp.issparse(X):
+        return
+    dtypes = getattr(X, "dtypes", None)  # a pandas DataFrame: one per column
+    if dtypes is None:
+        try:
+            dtypes = [X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype]
+        except ValueError:  # ragged nested lists: validate_data says so
+            return
+    if all(getattr(dtype, "kind", "O") in "biufc" for dtype in dtypes):
+        return
+    try:
+        np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # keep the type numpy chose
+        raise type(exc)(
+            f"{type(estimator).__name__} needs numeric input, but X contains "
+            f"non-numeric values ({exc}). Encode strings and categories first, "
+            "e.g. with sklearn.preprocessing.OneHotEncoder or OrdinalEncoder."
+        ) from exc
+
+
+def _physical_memory():
+    """Total physical memory in bytes, or None where the OS does not tell."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # e.g. Windows
+        return None
+
+
+def _training_bytes(layer_units, budgets, dtype, batch_size, early_stopping):
+    """An upper estimate of the memory one fit allocates for a network.
+
+    Per layer: the virtual matrix (reused for dL/dV) and the index cache of one
+    code per virtual weight; 10 vectors of the stored weights' size (weights,
+    gradients, velocities, the signed table of two, the previous fit's weights,
+    and the weights and velocities of two epoch snapshots, the new one taken
+    while the old one is alive), 12 with early stopping (two best epochs); 3
+    activation-sized buffers per batch row; the input batch 3 times (its buffer,
+    np.take's temporary, the dropout buffer). Early stopping's validation pass
+    builds one more virtual matrix. Copies of the training data (targets,
+    sample weights, the epoch's order) are not counted.
+    """
+    item = np.dtype(dtype).itemsize
+    shapes = list(zip(layer_units[:-1], layer_units[1:]))
+    n_vectors = 12 if early_stopping else 10
+    total = 3 * batch_size * layer_units[0] * item
+    for (a, b), k in zip(shapes, budgets):
+        code = 4 if 2 * k <= 2**31 - 1 else 8
+        total += (a * b * (item + code) + n_vectors * k * item
+                  + 3 * batch_size * b * item)
+    if early_stopping:
+        total += max(a * b for a, b in shapes) * item
+    return total
 
 
 def _rng(seed, *counters):

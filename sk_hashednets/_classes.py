@@ -215,10 +215,10 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
             else:
                 labels = unique_labels(y)
             if not multilabel and len(labels) < 2:
+                where = "the data contains" if classes is None else "classes has"
                 raise ValueError(
-                    "HashedMLPClassifier needs samples of at least 2 classes in "
-                    "the data, but the data contains only one class: "
-                    f"{labels[0]!r}."
+                    "HashedMLPClassifier needs at least 2 classes, but "
+                    f"{where} only one: {labels.tolist()}."
                 )
             y_type = "multilabel-indicator" if multilabel else (
                 "binary" if len(labels) == 2 else "multiclass")
@@ -419,6 +419,11 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
     def _prepare_targets(self, y, first_pass, classes, sample_weight):
         if np.iscomplexobj(y):
             raise ValueError("Complex data not supported: y is complex.")
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"HashedMLPRegressor needs numeric targets, but y has dtype "
+                f"{y.dtype}. Use HashedMLPClassifier for class labels."
+            )
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         Y = Y.astype(np.float64)
         if first_pass:
