@@ -322,7 +322,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             self._check_trainable(layer_units, budgets, X, incremental)
         except Exception:
             for k in ("n_features_in_", "feature_names_in_"):
-                self.__dict__.pop(k, None)
+                if k not in saved:  # keep the others in place: pickles stay equal
+                    self.__dict__.pop(k, None)
             self.__dict__.update(saved)
             raise
 
@@ -356,7 +357,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             self, X, y,
             accept_sparse=["csr", "csc"],
             multi_output=True,
-            dtype=(np.float32, np.float64) if first_pass else self.buckets_[0].dtype,
+            dtype=(np.float64, np.float32) if first_pass else self.buckets_[0].dtype,
             y_numeric=not is_classifier(self),
             ensure_min_samples=1 if incremental else 2,
             reset=first_pass,
@@ -601,16 +602,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             warnings.warn("Training interrupted by user.")
             committed = state
         except DivergenceError as exc:
-            error = self._divergence_message(exc, state)
+            error = exc
         if best is not None:  # early stopping keeps the best epoch's parameters
             for w, saved in zip(committed["buckets_"], best[0]):
                 w[...] = saved
             for b, saved in zip(committed["intercepts_"], best[1]):
                 b[...] = saved
-        if error is None or committed["n_iter_"] > self._n_iter_before(incremental):
+        kept = committed["n_iter_"] > self._n_iter_before(incremental)
+        if error is None or kept:
             self._commit(committed)
         if error is not None:
-            raise DivergenceError(error)
+            raise DivergenceError(self._divergence_message(error, state, kept))
 
     def _n_iter_before(self, incremental):
         if incremental or self.warm_start:
@@ -622,11 +624,16 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             setattr(self, key, value)
         self._optimizer.params = self.buckets_ + self.intercepts_
 
-    def _divergence_message(self, exc, state):
+    def _divergence_message(self, exc, state, kept):
         what, value = exc.args
+        outcome = (
+            f"Training stopped; the model keeps the result of its "
+            f"{state['n_iter_']} completed epoch(s)." if kept
+            else "The model is left as it was before this call."
+        )
         return (
             f"Training diverged in epoch {state['n_iter_'] + 1}: the {what} became "
-            f"non-finite ({value}). The model keeps its last finite parameters. "
+            f"non-finite ({value}). {outcome} "
             f"Lower learning_rate_init (currently {self.learning_rate_init}) or "
             "scale the input features (e.g. with StandardScaler)."
         )
