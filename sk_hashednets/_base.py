@@ -654,8 +654,10 @@ def _check_numeric(estimator, X):
     """Raise a clear error for strings or other non-numeric values in X.
 
     Without it the user sees only numpy's "could not convert string to float".
-    Numeric X costs one dtype lookup; only object, string and category data are
-    converted here, and converted again by ``validate_data``.
+    A numeric array or DataFrame costs one dtype lookup; lists, and object,
+    string or category data, are converted here and again by ``validate_data``.
+    The error keeps the type numpy raised (TypeError for e.g. a dict in an
+    object array), as scikit-learn's estimator checks expect.
     """
     if sp.issparse(X):
         return
@@ -669,7 +671,7 @@ def _check_numeric(estimator, X):
         return
     try:
         np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:  # keep the type numpy chose
+    except (TypeError, ValueError) as exc:
         raise type(exc)(
             f"{type(estimator).__name__} needs numeric input, but X contains "
             f"non-numeric values ({exc}). Encode strings and categories first, "
