@@ -638,7 +638,8 @@ def _clip_grad_norm(grads, max_norm):
 
     Returns 1 when it clipped, 0 otherwise.
     """
-    norm = np.sqrt(sum(float(np.dot(g, g)) for g in grads))
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.sqrt(sum(float(np.dot(g, g)) for g in grads))
     if not np.isfinite(norm):
         raise DivergenceError("gradient", norm)
     if norm <= max_norm:

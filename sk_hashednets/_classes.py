@@ -34,6 +34,16 @@ _PARAMETERS = """
         (hidden layers plus output layer). Capped at the layer's
         ``n_in * n_out`` virtual weights. Overrides ``compression``.
 
+    method : {'hashing', 'low_rank', 'random_edges', 'shrunk'}, default='hashing'
+        How a layer stores its weights, at equal storage (the paper's
+        comparisons). ``'hashing'``: HashedNets buckets. ``'low_rank'``: ``V =
+        U @ W`` with the rank ``max(1, round(budget / (n_in + n_out)))``
+        closest to the budget. ``'random_edges'``: a fixed random subset of
+        ``budget`` connections, chosen by a hash of the layer's seed and never
+        stored. ``'shrunk'``: a dense network whose hidden widths are scaled
+        down (by one common factor, rounded down) until its weights and biases
+        fit the hashed network's storage.
+
     dropout : float in [0, 1), default=0.0
         Dropout probability on the hidden layers' outputs during training.
         Dropout is inverted (kept units are scaled by ``1 / (1 - p)``), so
