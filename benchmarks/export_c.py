@@ -1,0 +1,114 @@
+"""Exported C models on digits: accuracy of float32 and int8 buckets, object size.
+
+    python benchmarks/export_c.py [--hidden 1000] [--compression 1/8 1/64]
+
+Trains the main job's model (``python -m sk_hashednets``: digits, 70/30
+stratified split, StandardScaler + HashedMLPClassifier, float32 features,
+``random_state=0``), exports it with ``export_c`` (the scaler folded in), with
+float32 and with int8 buckets, compiles each with
+``gcc -std=c99 -Wall -Wextra -Werror -O2`` and runs the test set through the
+compiled code. Prints, per compression: test accuracy in Python and in C, the
+largest relative difference between the C probabilities and
+``predict_proba``, and the text + data bytes of the compiled object (binutils'
+``size``) next to (buckets + biases) x 4 bytes.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_hashednets import HashedMLPClassifier, export_c
+from sk_hashednets.datasets import load
+
+FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
+DRIVER = """\
+#include <stdio.h>
+#include "model.h"
+
+int main(void)
+{
+    float x[MODEL_N_FEATURES], out[MODEL_N_OUTPUTS];
+    while (fread(x, sizeof(float), MODEL_N_FEATURES, stdin) == MODEL_N_FEATURES) {
+        model_predict_proba(x, out);
+        if (fwrite(out, sizeof(float), MODEL_N_OUTPUTS, stdout) != MODEL_N_OUTPUTS)
+            return 1;
+    }
+    return 0;
+}
+"""
+
+
+def run_c(model, X, directory, buckets, cc):
+    """Export, compile and run; return (probabilities, (text, data) bytes)."""
+    directory.mkdir()
+    export_c(model, directory / "model.c", buckets=buckets)
+    (directory / "driver.c").write_text(DRIVER)
+    for args in (["-c", "model.c"],
+                 ["-o", "driver", "driver.c", "model.o", "-lm"]):
+        subprocess.run([cc, *FLAGS, *args], cwd=directory, check=True)
+    out = subprocess.run([str(directory / "driver")], capture_output=True, check=True,
+                         input=np.ascontiguousarray(X, np.float32).tobytes()).stdout
+    size = subprocess.run(["size", "model.o"], cwd=directory, capture_output=True,
+                          text=True, check=True).stdout.splitlines()[1].split()
+    return np.frombuffer(out, np.float32).reshape(len(X), -1), (int(size[0]),
+                                                                int(size[1]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=1000)
+    parser.add_argument("--compression", nargs="+", default=["1/8", "1/64"])
+    parser.add_argument("--cc", default=shutil.which("gcc") or shutil.which("cc"))
+    args = parser.parse_args(argv)
+    if args.cc is None:
+        sys.exit("no C compiler found; pass --cc")
+
+    X, y = load("digits")
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0)
+    print(f"digits, {len(X_train)} train / {len(X_test)} test, hidden ({args.hidden},), "
+          f"compiled with {Path(args.cc).name} {' '.join(FLAGS)}")
+    print("| compression | stored params | (buckets + biases) x 4 B | accuracy Python "
+          "| accuracy C float32 | max rel. diff C float32 | object text + data "
+          "float32 | accuracy C int8 | max abs. diff C int8 | object text + data int8 |")
+    print("| --- " * 10 + "|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label in args.compression:
+            clf = HashedMLPClassifier(hidden_layer_sizes=(args.hidden,),
+                                      compression=float(Fraction(label)),
+                                      random_state=0)
+            model = make_pipeline(StandardScaler(), clf)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X_train, y_train)
+            proba = model.predict_proba(X_test)
+            rows = []
+            for buckets in ("float32", "int8"):
+                out, size = run_c(model, X_test, Path(tmp) / f"{label}-{buckets}".replace(
+                    "/", "_"), buckets, args.cc)
+                accuracy = np.mean(clf.classes_[out.argmax(1)] == y_test)
+                rows.append((accuracy, out, sum(size), size))
+            (acc32, out32, total32, size32), (acc8, out8, total8, size8) = rows
+            rel = np.max(np.abs(out32 - proba)
+                         / np.maximum(proba, np.finfo(np.float32).tiny))
+            print(f"| {label} | {clf.n_stored_params_:,} | {4 * clf.n_stored_params_:,} "
+                  f"| {model.score(X_test, y_test):.4f} | {acc32:.4f} | {rel:.1e} "
+                  f"| {total32:,} ({size32[0]:,} + {size32[1]:,}) | {acc8:.4f} "
+                  f"| {np.abs(out8 - proba).max():.3f} "
+                  f"| {total8:,} ({size8[0]:,} + {size8[1]:,}) |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
