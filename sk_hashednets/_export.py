@@ -7,9 +7,11 @@ so the compiled model keeps the compression: no index table, nothing of size
 """
 
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -157,8 +159,8 @@ class _Spec:
         self.activation = est.activation_
         self.out_activation = est.out_activation_
         self.y_type = getattr(est, "_y_type", None)
-        self.is_classifier = hasattr(est, "classes_")
-        self.function = f"{name}_predict_proba" if self.is_classifier else f"{name}_predict"
+        self.is_classifier = is_classifier(est)
+        self.function = name + ("_predict_proba" if self.is_classifier else "_predict")
         self.units = [int(est.n_features_in_)] + [len(b) for b in est.intercepts_]
         self.n_features = self.units[0]
         self.n_outputs = 2 if self.y_type == "binary" else self.units[-1]
@@ -166,21 +168,22 @@ class _Spec:
         self.seeds = np.asarray(est.hash_seeds_, dtype=np.uint32)
         self.classes = getattr(est, "classes_", None)
 
+        self.weights, self.scales, self.biases = [], [], []
         for idx, (w, b) in enumerate(zip(est.buckets_, est.intercepts_)):
-            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            with np.errstate(over="ignore"):  # overflow is reported below
+                w32, b32 = w.astype(np.float32), b.astype(np.float32)
+            if not (np.all(np.isfinite(w32)) and np.all(np.isfinite(b32))):
                 raise ValueError(
-                    f"Layer {idx} of the model has non-finite buckets or biases; "
-                    "refit it before exporting."
+                    f"Layer {idx} of the model has buckets or biases that are not "
+                    "finite in float32; refit it before exporting."
                 )
-        self.weights, self.scales = [], []
-        for w in est.buckets_:
             if buckets == "int8":
-                q, s = quantize_int8(w)
+                q, scale = quantize_int8(w)
                 self.weights.append(q)
-                self.scales.append(s)
+                self.scales.append(scale)
             else:
-                self.weights.append(w.astype(np.float32))
-        self.biases = [b.astype(np.float32) for b in est.intercepts_]
+                self.weights.append(w32)
+            self.biases.append(b32)
 
         self.x_mean = self.x_scale = None
         if scaler is not None:  # as StandardScaler.transform: (x - mean) / scale
@@ -245,16 +248,21 @@ def _u32(v):
 def _describe(spec):
     shape = " -> ".join(str(u) for u in spec.units)
     if spec.is_classifier:
-        labels = ", ".join(str(c) for c in np.asarray(spec.classes).ravel()[:64])
-        if len(np.asarray(spec.classes).ravel()) > 64:
+        classes = np.asarray(spec.classes).ravel()
+        labels = ", ".join(str(c) for c in classes[:64])
+        if len(classes) > 64:
             labels += ", ..."
         target = {
-            "binary": f"binary: out[0], out[1] are the probabilities of classes {labels}",
-            "multiclass": f"multiclass: out[k] is the probability of class k of {labels}",
-            "multilabel-indicator": "multilabel: out[k] is the probability of label k",
+            "binary": f"Binary: out[0], out[1] are the probabilities of the classes "
+                      f"({labels})",
+            "multiclass": f"Multiclass: out[k] is the probability of the k-th class "
+                          f"of ({labels})",
+            "multilabel-indicator": "Multilabel: out[k] is the probability of "
+                                    "label k",
         }[spec.y_type]
     else:
-        target = f"regression: {spec.n_outputs} output(s) on the original target scale"
+        target = (f"Regression: out holds the {spec.n_outputs} output(s) on the "
+                  "original target scale")
     if spec.x_scale is not None or spec.x_mean is not None:
         inputs = ("raw features: the Pipeline's StandardScaler is folded in "
                   "and applied here")
@@ -282,7 +290,13 @@ def _describe(spec):
 
 
 def _comment(lines):
-    body = "\n".join((" * " + line).rstrip() for line in lines)
+    """A C block comment; text that could end it or form a trigraph is defused."""
+    out = []
+    for line in lines:
+        line = re.sub(r"\s", " ", line).replace("*/", "* /").replace("??", "? ?")
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, 76, subsequent_indent=indent) or [""]
+    body = "\n".join((" * " + line).rstrip() for line in out)
     return f"/*\n{body}\n */\n"
 
 
@@ -297,7 +311,7 @@ def _defines(spec):
 def _render_header(spec):
     guard = f"SK_HASHEDNETS_{spec.NAME}_H"
     return (
-        _comment([f"{spec.name}.h: interface of {spec.name}.c."] + [""] + _describe(spec))
+        _comment([f"{spec.name}.h: interface of {spec.name}.c.", ""] + _describe(spec))
         + f"#ifndef {guard}\n#define {guard}\n\n"
         + _defines(spec)
         + "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
@@ -341,7 +355,8 @@ static void {n}_accumulate(const {n}_layer_t *layer, uint32_t i, double a, doubl
     const uint32_t hx = {n}_hash_i(i, layer->seed_xi);
     uint32_t j;
     for (j = 0; j < layer->n_out; ++j) {{
-        const uint32_t k = (uint32_t)(((uint64_t){n}_hash_j(hh, j) * layer->n_buckets) >> 32);
+        const uint64_t h = {n}_hash_j(hh, j);
+        const uint32_t k = (uint32_t)((h * layer->n_buckets) >> 32);
         const double v = a * (double)layer->w[k];
         z[j] += ({n}_hash_j(hx, j) >> 31) ? -v : v;
     }}
@@ -398,8 +413,8 @@ def _render_source(spec):
         out.append("\n")
         seed_h, seed_xi = spec.seeds[idx]
         scale = f", {_f64(spec.scales[idx])}" if int8 else ""
-        rows.append(f"    {{{n_in}u, {n_out}u, {len(w)}u, {_u32(seed_h)}, {_u32(seed_xi)}, "
-                    f"{n}_w{idx}, {n}_b{idx}{scale}}}")
+        rows.append(f"    {{{n_in}u, {n_out}u, {len(w)}u, {_u32(seed_h)}, "
+                    f"{_u32(seed_xi)}, {n}_w{idx}, {n}_b{idx}{scale}}}")
     n_layers = len(rows)
     out.append(f"static const {n}_layer_t {n}_layers[{n_layers}] = {{\n"
                + ",\n".join(rows) + "\n};\n\n")
@@ -483,11 +498,12 @@ def _render_predict(spec):
             f"    for (l = 1; l < {n_layers}u; ++l) {{",
             f"        const {n}_layer_t *layer = &{n}_layers[l];",
             f"        double *next = (z == {n}_scratch)",
-            f"            ? {n}_scratch + {N}_SCRATCH_SIZE - layer->n_out : {n}_scratch;",
+            f"            ? {n}_scratch + {N}_SCRATCH_SIZE - layer->n_out",
+            f"            : {n}_scratch;",
             f"        {n}_layer(layer, z, next);",
             "        z = next;",
         ]
-        if activate:
+        if activate and n_layers > 2:
             body += [
                 f"        if (l < {n_layers - 1}u)",
                 f"            {n}_activate(z, layer->n_out);",

@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -86,28 +85,65 @@ def final_estimator(model):
     return model[-1] if hasattr(model, "steps") else model
 
 
-def assert_matches_model(model, X, c_out):
-    """The C output against predict_proba / predict, to 1e-5 relative.
+def outputs(model, X):
+    """predict_proba, or predict as a 2-D array."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)
+    return model.predict(X).reshape(len(X), -1)
 
-    One documented exception: the first column of a float32 binary
-    classifier is ``1 - p`` computed in float32 by ``predict_proba`` itself,
-    which has no relative precision once p is close to 1 (it is 0 from
-    p > 1 - 2**-25). The C code performs the same float32 subtraction, so
-    that column is checked as exactly ``1 - out[:, 1]``, and out[:, 1] to
-    1e-5 relative like every other output.
+
+def stored_parameters_model(model, buckets=None):
+    """A float64 copy of the model holding exactly what the C file stores.
+
+    The buckets (unless given, as float64) and the biases are rounded to
+    float32, then evaluated in float64: the model the C code computes, up to
+    the rounding of its float outputs.
+    """
+    model = copy.deepcopy(model)
+    est = final_estimator(model)
+    if buckets is None:
+        buckets = [w.astype(np.float32) for w in est.buckets_]
+    est.buckets_ = [np.asarray(w, np.float64) for w in buckets]
+    est.intercepts_ = [b.astype(np.float32).astype(np.float64) for b in est.intercepts_]
+    return model
+
+
+# The C outputs are floats: below float32's smallest normal number they cannot
+# carry a relative precision, so that is the only absolute tolerance.
+F32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def assert_matches_model(model, X, c_out, reference=None):
+    """The C output of 200 rows against the model.
+
+    1. Against ``predict_proba`` / ``predict``: 1e-5 relative. One documented
+       exception: the first column of a float32 binary classifier is ``1 - p``
+       computed in float32 by ``predict_proba`` itself, which has no relative
+       precision once p is close to 1 (it is exactly 0 from p > 1 - 2**-25).
+       The C code performs the same float32 subtraction, so that column is
+       checked as exactly ``1 - out[:, 1]``.
+    2. Against ``reference`` (by default the exported float32 parameters
+       evaluated in float64): 1e-6 relative. This is the accuracy of the C
+       arithmetic itself, free of the rounding that float32 buckets (for a
+       float64 model) or float32 arithmetic (for a float32 model) put into
+       ``predict_proba``.
     """
     est = final_estimator(model)
-    if hasattr(model, "predict_proba"):
-        expected = model.predict_proba(X)
-    else:
-        expected = model.predict(X).reshape(len(X), -1)
+    expected = outputs(model, X)
     assert c_out.shape == expected.shape
-    if getattr(est, "_y_type", None) == "binary" and est.buckets_[0].dtype == np.float32:
-        np.testing.assert_allclose(c_out[:, 1], expected[:, 1], rtol=1e-5)
+    columns = slice(None)
+    binary = getattr(est, "_y_type", None) == "binary"
+    if binary and est.buckets_[0].dtype == np.float32:
+        columns = slice(1, None)
         np.testing.assert_array_equal(c_out[:, 0], np.float32(1) - c_out[:, 1])
         np.testing.assert_array_equal(expected[:, 0], np.float32(1) - expected[:, 1])
-    else:
-        np.testing.assert_allclose(c_out, expected, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(c_out[:, columns], expected[:, columns], rtol=1e-5,
+                               atol=F32_TINY)
+    if reference is None:
+        reference = stored_parameters_model(model)
+    np.testing.assert_allclose(c_out[:, columns],
+                               outputs(reference, X.astype(np.float64))[:, columns],
+                               rtol=1e-6, atol=F32_TINY)
 
 
 # ---------------------------------------------------------------------------
@@ -222,6 +258,20 @@ def test_pipeline_multi_output_regressor(tmp_path):
 
 
 @needs_cc
+def test_class_labels_cannot_break_the_source(problems, tmp_path):
+    _, X, y = problems["binary"]
+    labels = np.array(["end */ of comment", "trigraph ??/"])[y]
+    model = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(8,), max_iter=5,
+                                            random_state=0),
+                        X[:N_TRAIN], labels[:N_TRAIN])
+    X_test = X[N_TRAIN:].astype(np.float32)
+    predict = Compiled(model, tmp_path)
+    text = predict.source.read_text()
+    assert "end * / of" in text and "trigraph ? ?/" in text
+    assert_matches_model(model, X_test, predict(X_test))
+
+
+@needs_cc
 def test_two_models_link_into_one_program(problems, tmp_path):
     first, X_test = fitted(problems, "multiclass", compression=1 / 8)
     second, _ = fitted(problems, "binary", compression=1 / 64)
@@ -230,7 +280,8 @@ def test_two_models_link_into_one_program(problems, tmp_path):
     (tmp_path / "main.c").write_text(
         '#include <stdio.h>\n#include "first.h"\n#include "second.h"\n'
         "int main(void)\n{\n"
-        "    float x[FIRST_N_FEATURES] = {0}, a[FIRST_N_OUTPUTS], b[SECOND_N_OUTPUTS];\n"
+        "    float x[FIRST_N_FEATURES] = {0};\n"
+        "    float a[FIRST_N_OUTPUTS], b[SECOND_N_OUTPUTS];\n"
         "    first_predict_proba(x, a);\n    second_predict_proba(x, b);\n"
         '    printf("%.9g %.9g\\n", (double)a[0], (double)b[1]);\n    return 0;\n}\n')
     compile_c(["-o", "main", "main.c", "first.c", "second.c", "-lm"], tmp_path)
@@ -245,7 +296,8 @@ def test_two_models_link_into_one_program(problems, tmp_path):
 # ---------------------------------------------------------------------------
 # what the source file stores
 # ---------------------------------------------------------------------------
-ARRAY = re.compile(r"static const (float|double|int8_t) (\w+)\[(\d+)\] = \{(.*?)\};", re.DOTALL)
+ARRAY = re.compile(r"static const (float|double|int8_t) (\w+)\[(\d+)\] = \{(.*?)\};",
+                   re.DOTALL)
 
 
 def c_arrays(text):
@@ -291,7 +343,7 @@ def test_arrays_are_the_stored_parameters(problems, tmp_path, kind, compression)
                                       w.astype(np.float32))
         np.testing.assert_array_equal([c_float(v) for v in arrays[f"m_b{idx}"][1]],
                                       b.astype(np.float32))
-    for idx, (seed_h, seed_xi) in enumerate(model.hash_seeds_):
+    for seed_h, seed_xi in model.hash_seeds_:
         assert f"UINT32_C(0x{seed_h:08X}), UINT32_C(0x{seed_xi:08X})" in text
     # the scratch buffer holds the widest pair of consecutive layers
     assert "#define M_SCRATCH_SIZE 64\n" in text  # 40 + 24
@@ -363,17 +415,18 @@ def test_int8_buckets(tmp_path, compression):
     predict = Compiled(model, tmp_path, name="digits", buckets="int8")
     arrays = c_arrays(predict.source.read_text())
 
-    dequantized = copy.deepcopy(model)
+    levels = []
     for idx, w in enumerate(model.buckets_):
         q, s = quantized(w)
         ctype, values = arrays[f"digits_w{idx}"]
         assert ctype == "int8_t"
         np.testing.assert_array_equal([int(v) for v in values], q)
         assert np.abs(q).max() == 127
-        dequantized.buckets_[idx] = s * q.astype(np.float64)
-    # the C code computes exactly the model whose buckets are s * q ...
+        levels.append(s * q.astype(np.float64))
+    # the C code computes the model whose buckets are s * q (to 1e-6) ...
     out = predict(X_test)
-    assert_matches_model(dequantized, X_test, out)
+    dequantized = stored_parameters_model(model, levels)
+    assert_matches_model(dequantized, X_test, out, reference=dequantized)
     # ... which stays close to the float model
     assert np.abs(out - model.predict_proba(X_test)).max() < 0.05
     assert np.mean(out.argmax(1) == model.predict(X_test)) >= 0.99
@@ -436,11 +489,13 @@ def test_bad_path_and_options(small_model, tmp_path):
         export_c(small_model, tmp_path / "m.c", buckets="int4")
 
 
-def test_non_finite_parameters_are_rejected(small_model, tmp_path):
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1e39])  # 1e39 overflows float32
+def test_non_finite_parameters_are_rejected(small_model, tmp_path, value):
     model = copy.deepcopy(small_model)
     model.buckets_[1] = model.buckets_[1].copy()
-    model.buckets_[1][0] = np.nan
-    with pytest.raises(ValueError, match="Layer 1 of the model has non-finite"):
+    model.buckets_[1][0] = value
+    with pytest.raises(ValueError, match="Layer 1 of the model has buckets or biases "
+                       "that are not finite in float32"):
         export_c(model, tmp_path / "m.c")
 
 
@@ -453,24 +508,23 @@ def readme_section():
 
 
 @needs_cc
-def test_readme_example(tmp_path):
+def test_readme_example(tmp_path, monkeypatch):
     section = readme_section()
     python = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     c_code = re.search(r"```c\n(.*?)```", section, re.DOTALL).group(1)
     shell = re.search(r"```bash\n(gcc .*?)\n", section).group(1)
     assert shell.startswith("gcc " + " ".join(FLAGS))
-    script = python + (
-        "\nimport numpy as _np\n"
-        "_np.savetxt('expected.txt', search.best_estimator_.predict_proba(X[-1:]))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(python, "README.md", "exec"), namespace)
+    expected = namespace["search"].best_estimator_.predict_proba(namespace["X"][-1:])[0]
     (tmp_path / "main.c").write_text(c_code)
     compile_c(shell.split()[len(FLAGS) + 1:], tmp_path)
     with open(tmp_path / "digit.txt") as digit:
         printed = subprocess.run(["./digits"], cwd=tmp_path, stdin=digit,
                                  capture_output=True, text=True, check=True).stdout
-    expected = np.loadtxt(tmp_path / "expected.txt")
     label, probability = re.fullmatch(r"class (\d), probability (\d\.\d{4})\n",
                                       printed).groups()
     assert int(label) == expected.argmax()
