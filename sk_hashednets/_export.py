@@ -16,11 +16,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from . import __version__
+from . import __version__, _kernels
 from ._base import BaseHashedMLP
 
-# XXH32 primes (the same constants as _kernels).
-_PRIMES = {"P2": 0x85EBCA77, "P3": 0xC2B2AE3D, "P4": 0x27D4EB2F, "P5": 0x165667B1}
+# The XXH32 primes the C hash needs: the kernels' own constants.
+_PRIMES = {"P2": _kernels._P2, "P3": _kernels._P3, "P4": _kernels._P4,
+           "P5": _kernels._P5}
 
 _C_KEYWORDS = frozenset(
     "auto break case char const continue default do double else enum extern float "
@@ -50,7 +51,10 @@ def export_c(model, path, name="model", *, buckets="float32"):
     ``x`` holds ``<NAME>_N_FEATURES`` floats, ``out`` ``<NAME>_N_OUTPUTS``.
     The function allocates nothing; it works in one static scratch buffer of
     ``<NAME>_SCRATCH_SIZE`` doubles, so it is **not thread-safe**. Sums are
-    accumulated in double precision.
+    accumulated in double precision over the float32 parameters, so the
+    output is the exported model's to the rounding of a float; see the
+    README's "On-device export (C)" section for how it compares with
+    ``predict_proba`` / ``predict``.
 
     A header ``<stem>.h`` with the ``#define`` constants and the prototype is
     written beside ``path``, for the calling code; the source file does not
@@ -78,6 +82,18 @@ def export_c(model, path, name="model", *, buckets="float32"):
     -------
     source, header : pathlib.Path
         The paths written.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an estimator of this package (or a Pipeline
+        ending with one).
+    ValueError
+        For a bad ``name``, ``path`` or ``buckets``; a Pipeline step other
+        than one StandardScaler; a model whose ``method`` is not
+        ``"hashing"``; parameters that are not finite in float32.
+    NotFittedError
+        If the model or its scaler is not fitted.
     """
     if (not isinstance(name, str)
             or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
@@ -124,20 +140,21 @@ def _split_pipeline(model):
             )
         if before:
             scaler = before[0][1]
-            check_is_fitted(scaler)
     if not isinstance(estimator, BaseHashedMLP):
         raise TypeError(
             "export_c expects a fitted HashedMLPClassifier or HashedMLPRegressor, "
             "or a Pipeline ending with one; got "
             f"{type(estimator).__name__}."
         )
-    check_is_fitted(estimator, "buckets_")
     method = getattr(estimator, "method", "hashing")
     if method != "hashing":
         raise ValueError(
             f"export_c exports hashed layers only (method='hashing'); this model "
-            f"was fitted with method={method!r}."
+            f"uses method={method!r}."
         )
+    check_is_fitted(estimator, "buckets_")
+    if scaler is not None:
+        check_is_fitted(scaler)
     if scaler is not None and scaler.n_features_in_ != estimator.n_features_in_:
         raise ValueError(
             f"The StandardScaler has {scaler.n_features_in_} features but the "

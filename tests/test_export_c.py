@@ -455,21 +455,26 @@ def test_pipeline_with_other_preprocessing_is_rejected(small_model, problems,
     assert not (tmp_path / "m.c").exists()
 
 
-def test_other_methods_are_rejected(small_model, tmp_path):
-    model = copy.deepcopy(small_model)
-    model.method = "low_rank"
+@pytest.mark.parametrize("method", ["low_rank", "random_edges", "shrunk"])
+@pytest.mark.parametrize("is_fitted", [True, False])
+def test_other_methods_are_rejected(small_model, tmp_path, method, is_fitted):
+    model = copy.deepcopy(small_model) if is_fitted else HashedMLPClassifier()
+    model.method = method  # the baselines' parameter; they may store no buckets_
     with pytest.raises(ValueError, match=re.escape(
             "export_c exports hashed layers only (method='hashing'); this model "
-            "was fitted with method='low_rank'.")):
-        export_c(model, tmp_path / "m.c")
+            f"uses method={method!r}.")):
+        export_c(make_pipeline(StandardScaler(), model), tmp_path / "m.c")
+    assert not (tmp_path / "m.c").exists()
 
 
-def test_unfitted_and_foreign_models_are_rejected(tmp_path):
+def test_unfitted_and_foreign_models_are_rejected(small_model, tmp_path):
     with pytest.raises(NotFittedError):
         export_c(HashedMLPClassifier(), tmp_path / "m.c")
     with pytest.raises(NotFittedError):
         export_c(make_pipeline(StandardScaler(), HashedMLPRegressor()),
                  tmp_path / "m.c")
+    with pytest.raises(NotFittedError, match="StandardScaler"):
+        export_c(make_pipeline(StandardScaler(), small_model), tmp_path / "m.c")
     with pytest.raises(TypeError, match="got LogisticRegression"):
         export_c(LogisticRegression(), tmp_path / "m.c")
 
