@@ -1,6 +1,7 @@
 """Exported C models on digits: accuracy of float32 and int8 buckets, object size.
 
-    python benchmarks/export_c.py [--hidden 1000] [--compression 1/8 1/64]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/export_c.py [--hidden 1000]
+        [--compression 1/8 1/64]
 
 Trains the main job's model (``python -m sk_hashednets``: digits, 70/30
 stratified split, StandardScaler + HashedMLPClassifier, float32 features,
@@ -15,6 +16,9 @@ of the exported parameters (float32 buckets and biases, evaluated in
 float64); for int8 buckets, how many predicted labels change and the largest
 absolute difference to ``predict_proba``; and the text + data bytes of the
 compiled object (binutils' ``size``) next to (buckets + biases) x 4 bytes.
+
+The README's table was made with OpenBLAS on one thread: the float32 fits
+and ``predict_proba`` round differently with two.
 """
 
 import argparse

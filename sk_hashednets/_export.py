@@ -146,7 +146,10 @@ def _split_pipeline(model):
             "or a Pipeline ending with one; got "
             f"{type(estimator).__name__}."
         )
-    method = getattr(estimator, "method", "hashing")
+    # the method the model was fitted with (``method`` may have been changed
+    # since), else the parameter of an unfitted model
+    method = getattr(estimator, "_method", None) or getattr(estimator, "method",
+                                                            "hashing")
     if method != "hashing":
         raise ValueError(
             f"export_c exports hashed layers only (method='hashing'); this model "

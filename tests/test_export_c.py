@@ -457,14 +457,28 @@ def test_pipeline_with_other_preprocessing_is_rejected(small_model, problems,
 
 @pytest.mark.parametrize("method", ["low_rank", "random_edges", "shrunk"])
 @pytest.mark.parametrize("is_fitted", [True, False])
-def test_other_methods_are_rejected(small_model, tmp_path, method, is_fitted):
-    model = copy.deepcopy(small_model) if is_fitted else HashedMLPClassifier()
-    model.method = method  # the baselines' parameter; they may store no buckets_
+def test_other_methods_are_rejected(problems, tmp_path, method, is_fitted):
+    if is_fitted:
+        model = fitted(problems, "binary", hidden_layer_sizes=(8,), max_iter=2,
+                       method=method)[0]
+    else:
+        model = HashedMLPClassifier(method=method)
     with pytest.raises(ValueError, match=re.escape(
             "export_c exports hashed layers only (method='hashing'); this model "
             f"uses method={method!r}.")):
         export_c(make_pipeline(StandardScaler(), model), tmp_path / "m.c")
     assert not (tmp_path / "m.c").exists()
+
+
+def test_the_fitted_method_decides(problems, small_model, tmp_path):
+    # a hashed model whose parameter changed after fit still exports ...
+    export_c(copy.deepcopy(small_model).set_params(method="low_rank"),
+             tmp_path / "m.c")
+    # ... and a low-rank model does not, whatever its parameter says now
+    low_rank = fitted(problems, "binary", hidden_layer_sizes=(8,), max_iter=2,
+                      method="low_rank")[0]
+    with pytest.raises(ValueError, match="uses method='low_rank'"):
+        export_c(low_rank.set_params(method="hashing"), tmp_path / "m.c")
 
 
 def test_unfitted_and_foreign_models_are_rejected(small_model, tmp_path):
