@@ -7,5 +7,6 @@ Hashing Trick", ICML 2015.
 __version__ = "0.1.0"
 
 from ._classes import HashedMLPClassifier, HashedMLPRegressor  # noqa: E402
+from ._export import export_c  # noqa: E402
 
-__all__ = ["HashedMLPClassifier", "HashedMLPRegressor", "__version__"]
+__all__ = ["HashedMLPClassifier", "HashedMLPRegressor", "export_c", "__version__"]

@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from . import __version__
-from ._layers import MAX_VIRTUAL, make_layer
+from ._layers import MAX_VIRTUAL, METHODS, make_layer, plan_layers
 from ._network import LOSSES, Trainer, forward
 from ._optimizers import MomentumSGD
 
@@ -56,6 +56,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "compression": [Interval(Real, 0, 1, closed="right")],
         "n_buckets": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
+        "method": [StrOptions(set(METHODS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -86,6 +87,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         *,
         compression=1 / 8,
         n_buckets=None,
+        method="hashing",
         dropout=0.0,
         input_dropout=0.0,
         alpha=1e-4,
@@ -109,6 +111,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         self.activation = activation
         self.compression = compression
         self.n_buckets = n_buckets
+        self.method = method
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.alpha = alpha
@@ -147,6 +150,10 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
     def _make_loss(self, out_activation):
         """The loss object for the output layer."""
         return LOSSES[out_activation]()
+
+    def _training_targets(self, X, y, Y, incremental, target_state):
+        """The targets the trainer sees; the classifier appends soft targets."""
+        return Y
 
     @abstractmethod
     def _validation_score(self, raw, y, sample_weight, state):
@@ -223,10 +230,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             for i, w in enumerate(self.buckets_)
         ]
 
-    @property
-    def _method(self):
-        return "hashing"
-
     # ------------------------------------------------------------------
     # public helpers
     # ------------------------------------------------------------------
@@ -293,6 +296,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 f"with state format {fmt}; this sk_hashednets ({__version__}) reads "
                 f"formats up to {STATE_FORMAT}. Upgrade sk_hashednets to load it."
             )
+        if "buckets_" in state or "_packed_params" in state:
+            state.setdefault("_method", "hashing")  # models saved before `method`
         if "_packed_params" in state:
             packed = state.pop("_packed_params")
             sizes = state.pop("_packed_sizes")
@@ -315,11 +320,13 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             X, Y, y, sample_weight, target_state = self._validate_fit_input(
                 X, y, sample_weight, first_pass, incremental, classes
             )
-            layer_units = [X.shape[1], *hidden, Y.shape[1]]
-            budgets = self._budgets(layer_units)
+            virtual_units = [X.shape[1], *hidden, Y.shape[1]]
+            layer_units, budgets = plan_layers(
+                self.method, virtual_units, self._budgets(virtual_units))
             if not first_pass:
-                self._check_same_architecture(layer_units, budgets, X.dtype)
+                self._check_same_architecture(layer_units, budgets)
             self._check_trainable(layer_units, budgets, X, incremental)
+            Y = self._training_targets(X, y, Y, incremental, target_state)
         except Exception:
             for k in ("n_features_in_", "feature_names_in_"):
                 if k not in saved:  # keep the others in place: pickles stay equal
@@ -334,7 +341,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         else:
             state = self._current_state()
         layers = [
-            make_layer(self._method, a, b, k, state["hash_seeds_"][i], cache=True)
+            make_layer(state["_method"], a, b, k, state["hash_seeds_"][i], cache=True)
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
@@ -410,13 +417,15 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 "hidden_layer_sizes, fewer input features or a smaller batch_size."
             )
 
-    def _check_same_architecture(self, layer_units, budgets, dtype):
+    def _check_same_architecture(self, layer_units, budgets):
         units = [self.n_features_in_] + [len(b) for b in self.intercepts_]
-        if units != layer_units or [len(w) for w in self.buckets_] != budgets:
+        stored = [len(w) for w in self.buckets_]
+        if (units, stored, self._method) != (layer_units, budgets, self.method):
             raise ValueError(
-                f"The fitted model has layer sizes {units} and "
-                f"{[len(w) for w in self.buckets_]} stored weights per layer, but "
-                f"the current parameters ask for {layer_units} and {budgets}. "
+                f"The fitted model has method={self._method!r}, layer sizes {units} "
+                f"and {stored} stored weights per layer, but the current "
+                f"parameters ask for method={self.method!r}, {layer_units} and "
+                f"{budgets}. "
                 "Set warm_start=False (or call fit instead of partial_fit) to "
                 "start over with the new architecture."
             )
@@ -433,7 +442,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         for i, k in enumerate(budgets):
             a, b = layer_units[i], layer_units[i + 1]
             bound = np.sqrt(factor / (a + b))
-            layer = make_layer(self._method, a, b, k, hash_seeds[i])
+            layer = make_layer(self.method, a, b, k, hash_seeds[i])
             weights.append(layer.init_weights(bound, rng, dtype))
             biases.append(rng.uniform(-bound, bound, b).astype(dtype))
         return {
@@ -451,6 +460,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             else None,
             "best_loss_": None if self._uses_early_stopping(False) else np.inf,
             "_no_improvement_count": 0,
+            "_method": self.method,
             "n_layers_": len(layer_units),
             "n_outputs_": layer_units[-1],
             "activation_": self.activation,
@@ -458,7 +468,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
 
     def _current_state(self):
         """A private copy of the fitted state, so that a failed call changes nothing."""
-        keys = ("hash_seeds_", "_seed", "_optimizer",
+        keys = ("hash_seeds_", "_seed", "_optimizer", "_method",
                 "_step", "n_iter_", "t_", "loss_curve_", "validation_scores_",
                 "best_validation_score_", "best_loss_", "_no_improvement_count",
                 "n_layers_", "n_outputs_", "activation_", "out_activation_")
@@ -728,7 +738,8 @@ def _clip_grad_norm(grads, max_norm):
 
     Returns 1 when it clipped, 0 otherwise.
     """
-    norm = np.sqrt(sum(float(np.dot(g, g)) for g in grads))
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.sqrt(sum(float(np.dot(g, g)) for g in grads))
     if not np.isfinite(norm):
         raise DivergenceError("gradient", norm)
     if norm <= max_norm:

@@ -1,14 +1,18 @@
 """HashedMLPClassifier and HashedMLPRegressor: output activation, loss and targets."""
 
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseHashedMLP
-from ._network import LOSSES
+from ._network import LOSSES, Distillation
 
 _PARAMETERS = """
     Parameters
@@ -29,6 +33,16 @@ _PARAMETERS = """
         Number of buckets: one int for every layer, or one per weight layer
         (hidden layers plus output layer). Capped at the layer's
         ``n_in * n_out`` virtual weights. Overrides ``compression``.
+
+    method : {'hashing', 'low_rank', 'random_edges', 'shrunk'}, default='hashing'
+        How a layer stores its weights, at equal storage (the paper's
+        comparisons). ``'hashing'``: HashedNets buckets. ``'low_rank'``: ``V =
+        U @ W`` with the rank ``max(1, round(budget / (n_in + n_out)))``
+        closest to the budget. ``'random_edges'``: a fixed random subset of
+        ``budget`` connections, chosen by a hash of the layer's seed and never
+        stored. ``'shrunk'``: a dense network whose hidden widths are scaled
+        down (by one common factor, rounded down) until its weights and biases
+        fit the hashed network's storage.
 
     dropout : float in [0, 1), default=0.0
         Dropout probability on the hidden layers' outputs during training.
@@ -195,6 +209,59 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
 """
     )
 
+    _parameter_constraints: dict = {
+        **BaseHashedMLP._parameter_constraints,
+        "teacher": [None, HasMethods(["fit", "predict_proba"])],
+        "distillation_temperature": [Interval(Real, 0, None, closed="neither")],
+        "distillation_weight": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        compression=1 / 8,
+        n_buckets=None,
+        method="hashing",
+        dropout=0.0,
+        input_dropout=0.0,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        teacher=None,
+        distillation_temperature=4.0,
+        distillation_weight=0.5,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, compression=compression,
+            n_buckets=n_buckets, method=method, dropout=dropout,
+            input_dropout=input_dropout, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+        )
+        self.teacher = teacher
+        self.distillation_temperature = distillation_temperature
+        self.distillation_weight = distillation_weight
+
     # -- targets ---------------------------------------------------------
     def _prepare_targets(self, y, first_pass, classes, sample_weight):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -265,6 +332,55 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
 
     def _out_activation(self, target_state):
         return "softmax" if target_state["_y_type"] == "multiclass" else "logistic"
+
+    # -- dark knowledge --------------------------------------------------
+    def _training_targets(self, X, y, Y, incremental, target_state):
+        if self.teacher is None:
+            return Y
+        y_type = target_state.get("_y_type", getattr(self, "_y_type", None))
+        classes = target_state.get("classes_", getattr(self, "classes_", None))
+        if y_type == "multilabel-indicator":
+            raise ValueError(
+                "teacher is supported for binary and multiclass targets, not "
+                "multilabel ones."
+            )
+        teacher = self.teacher
+        try:
+            check_is_fitted(teacher)
+        except NotFittedError:
+            if incremental:
+                raise ValueError(
+                    "partial_fit needs a fitted teacher; fit the teacher first "
+                    "(fit, unlike partial_fit, fits an unfitted teacher itself)."
+                ) from None
+            teacher = clone(teacher).fit(X, y)
+        proba = np.asarray(teacher.predict_proba(X), dtype=np.float64)
+        teacher_classes = np.asarray(getattr(teacher, "classes_", []))
+        if set(teacher_classes.tolist()) != set(classes.tolist()):
+            raise ValueError(
+                f"The teacher's classes {teacher_classes} differ from the classes "
+                f"of y {classes}; train the teacher on the same labels."
+            )
+        order = np.argsort(teacher_classes)
+        proba = proba[:, order[np.searchsorted(teacher_classes, classes, sorter=order)]]
+        soft = proba ** (1.0 / self.distillation_temperature)
+        soft /= soft.sum(axis=1, keepdims=True)
+        if y_type == "binary":
+            soft = soft[:, 1:]
+        return np.hstack([Y, soft.astype(Y.dtype)])
+
+    def _make_loss(self, out_activation):
+        loss = super()._make_loss(out_activation)
+        if self.teacher is None:
+            return loss
+        return Distillation(loss, self.distillation_temperature,
+                            self.distillation_weight)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The teacher is needed only to train; a saved model does not carry it.
+        state["teacher"] = None
+        return state
 
     def _split_stratify(self, y):
         return y if type_of_target(y) == "multiclass" else None

@@ -93,6 +93,17 @@ def hash_codes(n_buckets, seed_h, seed_xi, out):
 
 
 @njit(**_JIT)
+def edge_keys(seed, out):
+    """Sort keys of the connections for random edge removal:
+    ``(xxh32_pair(i, j, seed) << 32) | (i * n_out + j)``, unique per connection."""
+    n_out = out.shape[1]
+    for i in range(out.shape[0]):
+        for j in range(n_out):
+            out[i, j] = (uint64(_xxh32_pair(i, j, seed)) << uint64(32)) | uint64(
+                i * n_out + j)
+
+
+@njit(**_JIT)
 def hashed_virtual(w, seed_h, seed_xi, out):
     """V[i, j] = xi(i, j) * w[h(i, j)], hashing on the fly (no index array)."""
     n_buckets = w.shape[0]

@@ -3,11 +3,12 @@
 Every parametrization answers the same few questions, so the training loop
 never needs to know which one it drives:
 
-* ``n_stored``: how many real weights the layer stores (its 1-D vector ``w``);
+* ``n_stored_for(n_in, n_out, budget)``: how many weights a layer stores when
+  it may store ``budget`` (``n_stored`` on an instance: its 1-D vector ``w``);
 * ``init_weights(bound, rng, dtype)``: a fresh ``w``;
 * ``virtual(w, out)``: the virtual ``n_in x n_out`` matrix V, written to ``out``;
-* ``grad(G, out)``: ``dL/dw`` given ``G = dL/dV``;
-* ``sparse_matmul(X, w, out)`` / ``sparse_grad(X, delta, out)``: the first
+* ``grad(G, w, out)``: ``dL/dw`` given ``G = dL/dV`` and the current ``w``;
+* ``sparse_matmul(X, w, out)`` / ``sparse_grad(X, delta, w, out)``: the first
   layer's product with a CSR input and its weight gradient. The defaults
   materialise V; a parametrization may do better.
 """
@@ -27,11 +28,16 @@ class WeightParametrization:
 
     method = None
 
-    def __init__(self, n_in, n_out, n_stored, seeds):
+    def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         self.n_in = int(n_in)
         self.n_out = int(n_out)
         self.n_stored = int(n_stored)
         self.seeds = seeds
+
+    @staticmethod
+    def n_stored_for(n_in, n_out, budget):
+        """Stored weights a layer of this kind uses for a budget of ``budget``."""
+        return budget
 
     @property
     def shape(self):
@@ -43,14 +49,14 @@ class WeightParametrization:
     def virtual(self, w, out=None):
         raise NotImplementedError
 
-    def grad(self, G, out):
+    def grad(self, G, w, out):
         raise NotImplementedError
 
     def sparse_matmul(self, X, w, out):
         out[:] = X @ self.virtual(w)
 
-    def sparse_grad(self, X, delta, out):
-        self.grad(np.asarray(X.T @ delta), out)
+    def sparse_grad(self, X, delta, w, out):
+        self.grad(np.asarray(X.T @ delta), w, out)
 
 
 class HashedWeights(WeightParametrization):
@@ -98,7 +104,7 @@ class HashedWeights(WeightParametrization):
             _kernels.gather(table, self._codes, out)
         return out
 
-    def grad(self, G, out):
+    def grad(self, G, w, out):
         if self._codes is None:  # pragma: no cover - the training loop caches
             raise RuntimeError("HashedWeights.grad needs cache=True")
         _kernels.scatter(G, self._codes, self._signed_table(G.dtype), out)
@@ -108,13 +114,179 @@ class HashedWeights(WeightParametrization):
             X.indptr, X.indices, X.data, w, self.seed_h, self.seed_xi, out
         )
 
-    def sparse_grad(self, X, delta, out):
+    def sparse_grad(self, X, delta, w, out):
         _kernels.sparse_hashed_grad(
             X.indptr, X.indices, X.data, delta, self.seed_h, self.seed_xi, out
         )
 
 
-METHODS = {"hashing": HashedWeights}
+class LowRankWeights(WeightParametrization):
+    """Low-rank factorisation ``V = U @ W`` with ``U`` n_in x r and ``W`` r x n_out.
+
+    The stored vector is ``U.ravel()`` followed by ``W.ravel()``.
+    """
+
+    method = "low_rank"
+
+    def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
+        super().__init__(n_in, n_out, n_stored, seeds)
+        self.rank = self.n_stored // (self.n_in + self.n_out)
+        if self.rank * (self.n_in + self.n_out) != self.n_stored:
+            raise ValueError(
+                f"A low-rank {n_in} x {n_out} layer stores a multiple of "
+                f"{n_in + n_out} weights, not {n_stored}."
+            )
+
+    @staticmethod
+    def n_stored_for(n_in, n_out, budget):
+        """Rank ``r = max(1, round(budget / (n_in + n_out)))`` (halves round
+        up), at most ``min(n_in, n_out)``: the rank whose storage
+        ``r * (n_in + n_out)`` is closest to the budget."""
+        rank = max(1, int(np.floor(budget / (n_in + n_out) + 0.5)))
+        return min(rank, min(n_in, n_out)) * (n_in + n_out)
+
+    def _factors(self, w):
+        split = self.n_in * self.rank
+        return (w[:split].reshape(self.n_in, self.rank),
+                w[split:].reshape(self.rank, self.n_out))
+
+    def init_weights(self, bound, rng, dtype):
+        # Var(U) = Var(W) = s / sqrt(r) gives V = U @ W the variance s of a
+        # uniform(-bound, bound) virtual weight.
+        variance = bound**2 / 3.0
+        factor_bound = np.sqrt(3.0 * np.sqrt(variance / self.rank))
+        return rng.uniform(-factor_bound, factor_bound, self.n_stored).astype(
+            dtype, copy=False)
+
+    def virtual(self, w, out=None):
+        U, W = self._factors(w)
+        return np.matmul(U, W, out=out)
+
+    def grad(self, G, w, out):
+        U, W = self._factors(w)
+        grad_U, grad_W = self._factors(out)
+        np.matmul(G, W.T, out=grad_U)
+        np.matmul(U.T, G, out=grad_W)
+
+
+class RandomEdgeWeights(WeightParametrization):
+    """Random edge removal: a fixed random subset of ``n_stored`` connections.
+
+    The kept connections are the ``n_stored`` with the smallest key
+    ``(xxh32_pair(i, j, seed_h), i * n_out + j)``; the stored vector holds
+    their weights in row-major order. The mask is recomputed from the seed,
+    never stored.
+    """
+
+    method = "random_edges"
+
+    def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
+        super().__init__(n_in, n_out, n_stored, seeds)
+        self.edges = _kept_edges(n_in, n_out, self.n_stored, np.uint32(seeds[0]))
+
+    @staticmethod
+    def n_stored_for(n_in, n_out, budget):
+        return min(budget, n_in * n_out)
+
+    def init_weights(self, bound, rng, dtype):
+        # Glorot on the kept fan-in and fan-out: density * (n_in + n_out).
+        density = self.n_stored / (self.n_in * self.n_out)
+        bound = bound / np.sqrt(density)
+        return rng.uniform(-bound, bound, self.n_stored).astype(dtype, copy=False)
+
+    def virtual(self, w, out=None):
+        if out is None:
+            out = np.empty(self.shape, dtype=w.dtype)
+        out[...] = 0
+        out.reshape(-1)[self.edges] = w
+        return out
+
+    def grad(self, G, w, out):
+        np.take(G.reshape(-1), self.edges, out=out)
+
+
+class DenseWeights(WeightParametrization):
+    """A plain dense matrix (the shrunk network's layers)."""
+
+    method = "dense"
+
+    @staticmethod
+    def n_stored_for(n_in, n_out, budget):
+        return n_in * n_out
+
+    def virtual(self, w, out=None):
+        V = w.reshape(self.shape)
+        if out is None:
+            return V
+        out[...] = V
+        return out
+
+    def grad(self, G, w, out):
+        out[...] = G.reshape(-1)
+
+
+def _kept_edges(n_in, n_out, n_keep, seed):
+    """Flat indices of the kept connections, ascending."""
+    n = n_in * n_out
+    if n_keep >= n:
+        return np.arange(n)
+    keys = np.empty((n_in, n_out), dtype=np.uint64)
+    _kernels.edge_keys(seed, keys)
+    keys = keys.reshape(-1)
+    kept = np.argpartition(keys, n_keep - 1)[:n_keep]
+    kept.sort()
+    return kept
+
+
+#: method name -> parametrization of each layer
+METHODS = {
+    "hashing": HashedWeights,
+    "low_rank": LowRankWeights,
+    "random_edges": RandomEdgeWeights,
+    "shrunk": DenseWeights,
+}
+
+
+def plan_layers(method, layer_units, budgets):
+    """Actual layer widths and stored weights per layer for a method.
+
+    ``budgets[l]`` is the number of weights layer ``l`` may store. Every method
+    except ``"shrunk"`` keeps the virtual widths and fits each layer in its
+    budget; ``"shrunk"`` keeps dense layers and scales the hidden widths down
+    so that its weights and biases fit the total storage of the hashed
+    network (all budgets plus the virtual network's biases).
+    """
+    if method == "shrunk":
+        total = sum(budgets) + sum(layer_units[1:])
+        layer_units = shrink_widths(layer_units, total)
+        budgets = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
+        return layer_units, budgets
+    cls = METHODS[method]
+    return layer_units, [
+        cls.n_stored_for(a, b, k)
+        for a, b, k in zip(layer_units[:-1], layer_units[1:], budgets)
+    ]
+
+
+def shrink_widths(layer_units, total):
+    """Hidden widths ``max(1, floor(s * h))`` for the largest scale ``s`` in
+    (0, 1] whose dense network (weights and biases) stores at most ``total``
+    parameters; widths of 1 when even that is too large."""
+
+    def widths(scale):
+        hidden = [max(1, int(np.floor(scale * h))) for h in layer_units[1:-1]]
+        return [layer_units[0], *hidden, layer_units[-1]]
+
+    def size(units):
+        return sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+
+    if size(widths(1.0)) <= total:
+        return widths(1.0)
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if size(widths(mid)) <= total else (low, mid)
+    return widths(low)
 
 
 def make_layer(method, n_in, n_out, n_stored, seeds, cache=False):

@@ -81,6 +81,40 @@ class LogisticCrossEntropy(Loss):
         return (np.logaddexp(0, z) - Y * z).sum(axis=1)
 
 
+class Distillation(Loss):
+    """Hinton et al.'s dark knowledge: hard targets mixed with a teacher's soft ones.
+
+    The targets ``Y`` hold the one-hot (or 0/1) hard targets in their first
+    ``n_outputs`` columns and the teacher's probabilities at temperature ``T``
+    in the rest. The loss is
+
+        (1 - weight) * CE(y, link(z)) + weight * T**2 * CE(q_T, link(z / T)),
+
+    the ``T**2`` keeping the soft term's gradient on the scale of the hard one.
+    """
+
+    def __init__(self, hard, temperature, weight):
+        self.hard = hard
+        self.out_activation = hard.out_activation
+        self.temperature = float(temperature)
+        self.weight = float(weight)
+
+    def link(self, z):
+        return self.hard.link(z)
+
+    def value_and_delta(self, z, Y, sw, sw_sum, delta):
+        n_out = z.shape[1]
+        T, weight = self.temperature, self.weight
+        hard = self.hard.value_and_delta(z, Y[:, :n_out], sw, sw_sum, delta)
+        soft_targets = Y[:, n_out:]
+        zT = z / T
+        soft = np.dot(sw, self.hard.per_sample(zT, soft_targets)) / sw_sum
+        soft_delta = (self.hard.link(zT) - soft_targets) * (sw * (T / sw_sum))[:, None]
+        delta *= 1 - weight
+        delta += weight * soft_delta
+        return (1 - weight) * hard + weight * T * T * soft
+
+
 LOSSES = {
     loss.out_activation: loss
     for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy)
@@ -212,11 +246,11 @@ class Trainer:
                 prev *= self.deriv[idx - 1][:n]
             grad = self.weight_grads[idx]
             if idx == 0 and sparse_input:
-                layers[0].sparse_grad(inputs[0], delta, grad)
+                layers[0].sparse_grad(inputs[0], delta, weights[0], grad)
             else:
                 G = self.V[idx]  # V is no longer needed: reuse it for dL/dV
                 np.matmul(inputs[idx].T, delta, out=G)
-                layers[idx].grad(G, grad)
+                layers[idx].grad(G, weights[idx], grad)
             if decay:
                 _kernels.axpy(decay, weights[idx], grad)
             if idx > 0:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_hashednets._layers import make_layer
+from sk_hashednets._layers import METHODS, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Trainer
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
@@ -25,6 +25,7 @@ def make_problem(out_activation, n_samples=12, n_outputs=3, seed=0):
 
 def make_trainer(method, activation, out_activation, units, budgets, alpha, seed=0):
     rng = np.random.RandomState(seed)
+    units, budgets = plan_layers(method, units, budgets)
     layers, weights, biases = [], [], []
     for i, k in enumerate(budgets):
         seeds = np.array([10 + i, 20 + i], np.uint32)
@@ -63,6 +64,38 @@ def test_hashed_gradients(activation, out_activation):
     trainer = make_trainer("hashing", activation, out_activation, [6, 9, 7, 3],
                            [20, 15, 11], alpha=0.3)
     check_gradients(trainer, X, Y, sw)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("out_activation", ["softmax", "identity"])
+def test_gradients_of_every_method(method, out_activation):
+    X, Y, sw = make_problem(out_activation)
+    trainer = make_trainer(method, "tanh", out_activation, [6, 9, 7, 3],
+                           [32, 40, 11], alpha=0.2)
+    check_gradients(trainer, X, Y, sw)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_gradients_of_every_method_sparse_input(method):
+    X, Y, sw = make_problem("softmax")
+    X[np.abs(X) < 0.8] = 0
+    trainer = make_trainer(method, "relu", "softmax", [6, 9, 3], [32, 11], alpha=0.1)
+    check_gradients(trainer, sp.csr_matrix(X), Y, sw)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("n_outputs, out_activation", [(3, "softmax"), (1, "logistic")])
+def test_distillation_gradients(weight, n_outputs, out_activation):
+    from sk_hashednets._network import Distillation
+
+    X, Y, sw = make_problem(out_activation, n_outputs=n_outputs)
+    soft = np.random.RandomState(5).dirichlet(np.ones(max(n_outputs, 2)), len(X))
+    soft = soft[:, 1:] if n_outputs == 1 else soft
+    trainer = make_trainer("hashing", "relu", out_activation, [6, 9, n_outputs],
+                           [20, 11], alpha=0.1)
+    trainer.loss = Distillation(trainer.loss, temperature=3.0, weight=weight)
+    trainer.Y_buf = np.empty((12, 2 * n_outputs))
+    check_gradients(trainer, X, np.hstack([Y, soft]), sw)
 
 
 @pytest.mark.parametrize("out_activation", ["softmax", "identity"])
@@ -105,5 +138,5 @@ def test_full_budget_layer_is_a_dense_layer():
     np.testing.assert_array_equal(layer.virtual(w), W)
     G = np.random.RandomState(1).randn(n_in, n_out)
     grad = np.empty(K)
-    layer.grad(G, grad)
+    layer.grad(G, w, grad)
     np.testing.assert_allclose(grad[buckets] * signs, G.ravel())

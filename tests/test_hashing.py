@@ -94,7 +94,7 @@ def test_scatter_is_the_adjoint_of_the_gather():
     layer = HashedWeights(40, 30, 97, np.array([3, 4], np.uint32), cache=True)
     w, G = rng.randn(97), rng.randn(40, 30)
     grad = np.empty(97)
-    layer.grad(G, grad)
+    layer.grad(G, w, grad)
     assert np.dot(G.ravel(), layer.virtual(w).ravel()) == pytest.approx(np.dot(grad, w))
     # and equals the bincount formula of the paper
     codes = layer._codes.ravel()
@@ -116,8 +116,8 @@ def test_sparse_product_and_gradient_match_the_dense_ones(dtype):
     np.testing.assert_allclose(out, X.toarray() @ layer.virtual(w), rtol=rtol,
                                atol=rtol)
     sparse_grad, dense_grad = np.empty(50, dtype), np.empty(50, dtype)
-    layer.sparse_grad(X, delta, sparse_grad)
-    layer.grad(X.toarray().T @ delta, dense_grad)
+    layer.sparse_grad(X, delta, w, sparse_grad)
+    layer.grad(X.toarray().T @ delta, w, dense_grad)
     np.testing.assert_allclose(sparse_grad, dense_grad, rtol=rtol, atol=rtol)
 
 
@@ -133,8 +133,8 @@ def test_kernels_accept_read_only_and_fortran_inputs():
     G = np.asfortranarray(rng.randn(20, 10))
     G.flags.writeable = False
     grad_f, grad_c = np.empty(30), np.empty(30)
-    layer.grad(G, grad_f)
-    layer.grad(np.ascontiguousarray(G), grad_c)
+    layer.grad(G, w, grad_f)
+    layer.grad(np.ascontiguousarray(G), w, grad_c)
     np.testing.assert_array_equal(grad_f, grad_c)
 
 

@@ -1,0 +1,348 @@
+"""The paper's experiments on Fashion-MNIST: ``python -m sk_hashednets.experiments``.
+
+Three experiments, each resumable (finished runs are read back from their JSON
+file instead of being trained again):
+
+* ``table1``: test error of a 784-1000-10 and a 784-1000-1000-1000-10 network
+  at compression 1/8 and 1/64, for every method and for hashing distilled from
+  a teacher (the same architecture at compression 1);
+* ``expansion``: the storage of a dense 784-50-10 network, spread over hashed
+  networks whose hidden layer is 1, 2, 4, ..., 32 times wider;
+* ``compression``: test error against compression (1 down to 1/64) for every
+  method, one hidden layer of 1000 units.
+
+Every run uses the same recipe (the authors' code): dropout 0.25 on the
+inputs and the hidden units, momentum 0.9, batch 50, learning rate 0.1, and
+the epoch with the best score on a 20% validation split of the training data.
+``docs/RESULTS.md`` and the figures are rewritten from all stored runs after
+each experiment.
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import HashedMLPClassifier, __version__
+from .datasets import load_fashion_mnist
+
+METHODS = ("hashing", "low_rank", "random_edges", "shrunk")
+NAMES = {"hashing": "HashedNets", "low_rank": "Low-rank (LRD)",
+         "random_edges": "Random edges (RER)", "shrunk": "Equal-storage NN",
+         "hashing+teacher": "HashedNets + dark knowledge"}
+ARCHITECTURES = {"1x1000": (1000,), "3x1000": (1000, 1000, 1000)}
+COMPRESSIONS = (1.0, 1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
+EXPANSIONS = (1, 2, 4, 8, 16, 32)
+BASE_WIDTH = 50
+
+
+def recipe(args):
+    """Constructor arguments shared by every run."""
+    return dict(dropout=0.25, input_dropout=0.25, momentum=0.9, batch_size=50,
+                learning_rate_init=args.learning_rate, max_iter=args.epochs,
+                early_stopping=True, validation_fraction=0.2,
+                n_iter_no_change=args.patience, random_state=args.seed)
+
+
+def frac(c):
+    return str(Fraction(c).limit_denominator(1 << 20))
+
+
+# ---------------------------------------------------------------------------
+# running and storing
+# ---------------------------------------------------------------------------
+class Runs:
+    """Results of one experiment, kept in a JSON file so that runs resume."""
+
+    def __init__(self, path, settings):
+        self.path = Path(path)
+        self.settings = settings
+        self.runs = {}
+        if self.path.exists():
+            stored = json.loads(self.path.read_text())
+            if stored.get("settings") == settings:
+                self.runs = stored["runs"]
+            else:
+                print(f"{self.path}: settings changed, starting over", flush=True)
+
+    def run(self, key, train):
+        """Train, store the result under ``key`` and return train()'s value."""
+        print(f"  {key} ...", end=" ", flush=True)
+        tic = time.perf_counter()
+        value = train()
+        result = value[1] if isinstance(value, tuple) else value
+        result["seconds"] = round(time.perf_counter() - tic, 1)
+        self.runs[key] = result
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"settings": self.settings,
+                                         "runs": self.runs}, indent=1))
+        print(f"test error {100 * result['test_error']:.2f}% "
+              f"({result['seconds']:.0f} s)", flush=True)
+        return value
+
+    def get(self, key, train):
+        """The stored result of ``key``, training it first if needed."""
+        if key not in self.runs:
+            self.run(key, train)
+        return self.runs[key]
+
+
+def fit_and_score(data, teacher=None, **params):
+    X_train, y_train, X_test, y_test = data
+    clf = HashedMLPClassifier(teacher=teacher, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+    return clf, {
+        "test_error": float(1 - clf.score(X_test, y_test)),
+        "best_validation_error": float(1 - clf.best_validation_score_),
+        "best_epoch": int(np.argmax(clf.validation_scores_)) + 1,
+        "epochs_run": int(clf.n_iter_),
+        "stored_params": int(clf.n_stored_params_),
+        "virtual_params": int(clf.n_virtual_params_),
+        "hidden_widths": [len(b) for b in clf.intercepts_[:-1]],
+    }
+
+
+def load_data(args):
+    X_train, y_train, X_test, y_test = load_fashion_mnist(args.data)
+    if args.train_size < len(X_train):
+        idx = np.random.RandomState(args.seed).permutation(len(X_train))
+        X_train, y_train = X_train[idx[:args.train_size]], y_train[idx[:args.train_size]]
+    return X_train, y_train, X_test, y_test
+
+
+def run_table1(args, data):
+    runs = Runs(args.out / "table1.json", settings(args))
+    for arch, hidden in ARCHITECTURES.items():
+        for compression in (1 / 8, 1 / 64):
+            for method in METHODS:
+                runs.get(f"{arch} {frac(compression)} {method}", lambda: fit_and_score(
+                    data, hidden_layer_sizes=hidden, compression=compression,
+                    method=method, **recipe(args))[1])
+        pending = [c for c in (1 / 8, 1 / 64)
+                   if f"{arch} {frac(c)} hashing+teacher" not in runs.runs]
+        if pending:  # models are not stored: train the teacher when it is needed
+            teacher, _ = runs.run(f"{arch} teacher", lambda: fit_and_score(
+                data, hidden_layer_sizes=hidden, compression=1.0, **recipe(args)))
+            for compression in pending:
+                runs.run(f"{arch} {frac(compression)} hashing+teacher",
+                         lambda: fit_and_score(
+                             data, teacher=teacher, hidden_layer_sizes=hidden,
+                             compression=compression, **recipe(args))[1])
+    return runs
+
+
+def expansion_buckets(width):
+    """Per-layer buckets holding a dense 784-50-10 network's storage."""
+    total = 784 * BASE_WIDTH + BASE_WIDTH * 10 + BASE_WIDTH + 10
+    out_buckets = BASE_WIDTH * 10
+    return [total - out_buckets - width - 10, out_buckets]
+
+
+def run_expansion(args, data):
+    runs = Runs(args.out / "expansion.json", settings(args))
+    for factor in EXPANSIONS:
+        width = BASE_WIDTH * factor
+        runs.get(f"x{factor}", lambda: fit_and_score(
+            data, hidden_layer_sizes=(width,), n_buckets=expansion_buckets(width),
+            **recipe(args))[1])
+    return runs
+
+
+def run_compression(args, data):
+    runs = Runs(args.out / "compression.json", settings(args))
+    for method in METHODS:
+        for compression in COMPRESSIONS:
+            runs.get(f"{method} {frac(compression)}", lambda: fit_and_score(
+                data, hidden_layer_sizes=(1000,), compression=compression,
+                method=method, **recipe(args))[1])
+    return runs
+
+
+def settings(args):
+    return {"epochs": args.epochs, "train_size": args.train_size,
+            "patience": args.patience, "learning_rate": args.learning_rate,
+            "seed": args.seed}
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+def write_report(args):
+    """Rewrite docs/RESULTS.md (and figures) from every stored experiment."""
+    out = args.out
+    parts = ["# Results: the paper's comparisons on Fashion-MNIST\n",
+             "Written by `python -m sk_hashednets.experiments`, which trains every "
+             "network with the same recipe (the authors' code): dropout 0.25 on the "
+             "inputs and hidden units, Nesterov momentum 0.9, batch 50, learning "
+             "rate 0.1, pixels scaled to [0, 1], and the epoch with the best "
+             "accuracy on a 20% validation split of the training images "
+             "(early stopping after `patience` epochs without improvement). Test "
+             "error is measured on the 10,000 test images. Each experiment resumes "
+             "from its JSON file in this folder.\n"]
+    for name, writer in (("table1", _table1_section),
+                         ("compression", _compression_section),
+                         ("expansion", _expansion_section)):
+        path = out / f"{name}.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+            parts.append(writer(stored["runs"], stored["settings"], out))
+    parts.append(f"Software: sk_hashednets {__version__}, Python "
+                 f"{platform.python_version()}, NumPy {np.__version__}; machine: "
+                 f"{platform.machine()}, 2 cores.\n")
+    (out / "RESULTS.md").write_text("\n".join(parts))
+
+
+def _command(name, settings):
+    return (f"python -m sk_hashednets.experiments {name} --epochs "
+            f"{settings['epochs']} --patience {settings['patience']} --train-size "
+            f"{settings['train_size']} --learning-rate {settings['learning_rate']} "
+            f"--seed {settings['seed']}")
+
+
+def _hours(runs):
+    return sum(r["seconds"] for r in runs.values()) / 3600
+
+
+def _table1_section(runs, settings, out):
+    lines = ["## Table 1: test error (%) at compression 1/8 and 1/64\n",
+             f"Command: `{_command('table1', settings)}`; wall time "
+             f"{_hours(runs):.1f} h in total (every run's time is in "
+             "`table1.json`).\n"]
+    header = "| method | " + " | ".join(
+        f"{arch} {c}" for arch in ARCHITECTURES for c in ("1/8", "1/64")) + " |"
+    lines += [header, "|" + " --- |" * (1 + 2 * len(ARCHITECTURES))]
+    for method in (*METHODS, "hashing+teacher"):
+        cells = []
+        for arch in ARCHITECTURES:
+            for c in ("1/8", "1/64"):
+                run = runs.get(f"{arch} {c} {method}")
+                cells.append("–" if run is None else f"{100 * run['test_error']:.2f}")
+        lines.append(f"| {NAMES[method]} | " + " | ".join(cells) + " |")
+    for arch in ARCHITECTURES:
+        teacher = runs.get(f"{arch} teacher")
+        if teacher:
+            lines.append(f"\nTeacher for {arch} (compression 1): "
+                         f"{100 * teacher['test_error']:.2f}% test error.")
+    lines.append("\nStored parameters (buckets or factors plus biases) per run:\n")
+    lines.append("| run | stored | hidden widths | best epoch / run | minutes |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    for key, run in runs.items():
+        lines.append(f"| {key} | {run['stored_params']:,} | {run['hidden_widths']} | "
+                     f"{run['best_epoch']} / {run['epochs_run']} | "
+                     f"{run['seconds'] / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _compression_section(runs, settings, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    table = ["| compression | " + " | ".join(NAMES[m] for m in METHODS) + " |",
+             "|" + " --- |" * (1 + len(METHODS))]
+    for method in METHODS:
+        points = [(c, runs[f"{method} {frac(c)}"]["test_error"]) for c in COMPRESSIONS
+                  if f"{method} {frac(c)}" in runs]
+        if points:
+            c, err = zip(*points)
+            ax.plot(c, 100 * np.array(err), marker="o", label=NAMES[method])
+    for c in COMPRESSIONS:
+        cells = [runs.get(f"{m} {frac(c)}") for m in METHODS]
+        table.append(f"| {frac(c)} | " + " | ".join(
+            "–" if r is None else f"{100 * r['test_error']:.2f}" for r in cells) + " |")
+    ax.set_xscale("log", base=2)
+    ax.invert_xaxis()
+    ax.set_xlabel("compression (stored / virtual weights)")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("Fashion-MNIST, 784-1000-10")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "compression.png", dpi=120)
+    plt.close(fig)
+    return "\n".join([
+        "## Test error against compression\n",
+        f"Command: `{_command('compression', settings)}`; wall time "
+        f"{_hours(runs):.1f} h.\n",
+        "![test error against compression](compression.png)\n",
+        *table]) + "\n"
+
+
+def _expansion_section(runs, settings, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    factors = [f for f in EXPANSIONS if f"x{f}" in runs]
+    errors = [100 * runs[f"x{f}"]["test_error"] for f in factors]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(factors, errors, marker="o")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("expansion factor (virtual hidden units / 50)")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("Fashion-MNIST, storage of a dense 784-50-10 net")
+    fig.tight_layout()
+    fig.savefig(out / "expansion.png", dpi=120)
+    plt.close(fig)
+    table = ["| expansion | hidden units | stored params | virtual params | "
+             "test error (%) |", "| --- | --- | --- | --- | --- |"]
+    for f in factors:
+        r = runs[f"x{f}"]
+        table.append(f"| {f} | {BASE_WIDTH * f} | {r['stored_params']:,} | "
+                     f"{r['virtual_params']:,} | {100 * r['test_error']:.2f} |")
+    return "\n".join([
+        "## Expansion at fixed storage\n",
+        f"Command: `{_command('expansion', settings)}`; wall time "
+        f"{_hours(runs):.1f} h.\n",
+        "Every network stores exactly the parameters of a dense 784-50-10 "
+        "network: the output layer keeps 500 buckets and the first layer gets "
+        "what the wider hidden biases leave.\n",
+        "![test error against expansion](expansion.png)\n",
+        *table]) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sk_hashednets.experiments",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("experiment", nargs="+",
+                        choices=["table1", "expansion", "compression", "report"])
+    parser.add_argument("--epochs", type=int, default=50, help="maximum epochs")
+    parser.add_argument("--patience", type=int, default=10,
+                        help="stop after this many epochs without validation gain")
+    parser.add_argument("--train-size", type=int, default=60000,
+                        help="training images to use (default: all 60,000)")
+    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=None,
+                        help="folder with the Fashion-MNIST IDX files")
+    parser.add_argument("--out", type=Path, default=Path("docs"),
+                        help="where the JSON files, figures and RESULTS.md go")
+    args = parser.parse_args(argv)
+    try:
+        data = load_data(args) if set(args.experiment) - {"report"} else None
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runners = {"table1": run_table1, "expansion": run_expansion,
+               "compression": run_compression}
+    for name in args.experiment:
+        if name in runners:
+            print(f"{name}:", flush=True)
+            runners[name](args, data)
+        write_report(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The paper's baselines behind `method`, and dark knowledge."""
+
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
+from sk_hashednets._layers import plan_layers, shrink_widths
+
+METHODS = ["hashing", "low_rank", "random_edges", "shrunk"]
+
+
+def fit_quietly(model, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_n_stored_params_is_exact(small_digits, method):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(100, 50), method=method,
+                                          compression=1 / 8, max_iter=2,
+                                          random_state=0), X, y)
+    counted = sum(w.size for w in clf.buckets_) + sum(b.size for b in clf.intercepts_)
+    assert clf.n_stored_params_ == counted
+    # the state that is saved holds exactly those numbers, plus tiny bookkeeping
+    state = clf.__getstate__()
+    assert state["_packed_params"].size == counted
+    arrays = [v for v in state.values() if isinstance(v, np.ndarray)]
+    assert sum(a.size for a in arrays) == counted + clf.hash_seeds_.size + len(clf.classes_)
+    # every method stores what the hashed network stores, give or take rounding
+    hashed = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(100, 50),
+                                             compression=1 / 8, max_iter=1,
+                                             random_state=0), X, y)
+    assert abs(clf.n_stored_params_ / hashed.n_stored_params_ - 1) < 0.05
+
+
+def test_budgets_per_method():
+    units, budgets = [784, 1000, 10], [12250, 156]
+    assert plan_layers("hashing", units, budgets) == (units, budgets)
+    assert plan_layers("random_edges", units, budgets) == (units, budgets)
+    # low rank: r = max(1, round(budget / (n_in + n_out)))
+    assert plan_layers("low_rank", units, budgets) == (units, [7 * 1784, 1 * 1010])
+    assert plan_layers("low_rank", [4, 6], [30])[1] == [3 * 10]  # 3.0 -> 3
+    assert plan_layers("low_rank", [4, 6], [25])[1] == [3 * 10]  # 2.5 -> 3
+    assert plan_layers("low_rank", [4, 6], [24])[1] == [2 * 10]
+    assert plan_layers("low_rank", [4, 6], [24000])[1] == [4 * 10]  # full rank
+    # shrunk: dense 784-h-10 within 12250 + 156 + 1000 + 10 = 13416 parameters
+    shrunk_units, shrunk_stored = plan_layers("shrunk", units, budgets)
+    assert shrunk_units == [784, 16, 10] and shrunk_stored == [784 * 16, 160]
+    assert 784 * 16 + 16 + 160 + 10 <= 13416 < 784 * 17 + 17 + 170 + 10
+    assert shrink_widths([5, 40, 20, 3], 10**9) == [5, 40, 20, 3]
+    assert shrink_widths([5, 40, 20, 3], 1) == [5, 1, 1, 3]
+
+
+def test_low_rank_virtual_matrix_has_the_rank(small_digits):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(60,), method="low_rank",
+                                          n_buckets=[3 * 124, 70], max_iter=3,
+                                          random_state=0), X, y)
+    assert [np.linalg.matrix_rank(V) for V in clf.coefs_] == [3, 1]
+
+
+def test_random_edges_keep_the_budget_and_store_no_mask(small_digits):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(60,),
+                                          method="random_edges", n_buckets=[500, 77],
+                                          max_iter=3, random_state=0), X, y)
+    assert [np.count_nonzero(V) for V in clf.coefs_] == [500, 77]
+    # nothing of the size of a layer's connections is kept on the model
+    for value in clf.__dict__.values():
+        for array in value if isinstance(value, list) else [value]:
+            if isinstance(array, np.ndarray):
+                assert array.size < 64 * 60
+    # the mask is a function of the seed: a copy predicts the same
+    twin = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(twin.coefs_[0] != 0, clf.coefs_[0] != 0)
+
+
+def test_shrunk_is_a_smaller_dense_network(small_digits):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(200,), method="shrunk",
+                                          compression=1 / 16, max_iter=20,
+                                          random_state=0), X, y)
+    width = len(clf.intercepts_[0])
+    assert width < 200
+    assert clf.n_stored_params_ == clf.n_virtual_params_ == 64 * width + width * 10 + width + 10
+    assert clf.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_trains_and_predicts_both_estimators(small_digits, method):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), method=method,
+                                          compression=1 / 4, max_iter=30,
+                                          random_state=0), X, y)
+    assert clf.score(X, y) > 0.5
+    reg = fit_quietly(HashedMLPRegressor(hidden_layer_sizes=(64,), method=method,
+                                         compression=1 / 4, max_iter=30,
+                                         random_state=0), X, y.astype(float))
+    assert reg.score(X, y) > 0.3
+
+
+def test_grid_search_over_method_and_compression(small_digits):
+    X, y = small_digits
+    pipe = make_pipeline(StandardScaler(), HashedMLPClassifier(
+        hidden_layer_sizes=(100,), max_iter=20, random_state=0))
+    grid = {"hashedmlpclassifier__method": METHODS,
+            "hashedmlpclassifier__compression": [1 / 8, 1 / 64]}
+    search = GridSearchCV(pipe, grid, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    results = search.cv_results_
+    assert len(results["params"]) == 8
+    assert set(results["param_hashedmlpclassifier__method"]) == set(METHODS)
+    assert np.all(np.isfinite(results["mean_test_score"]))
+
+
+def test_method_change_with_warm_start_is_refused(small_digits):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(20,), max_iter=2,
+                                          warm_start=True, random_state=0), X, y)
+    clf.set_params(method="low_rank")
+    with pytest.raises(ValueError, match=re.escape("method='hashing'")):
+        clf.fit(X, y)
+    # a fitted model predicts with the method it was fitted with
+    assert clf.predict(X).shape == y.shape
+
+
+# ---------------------------------------------------------------------------
+# dark knowledge
+# ---------------------------------------------------------------------------
+
+
+def test_random_forest_teacher(small_digits):
+    X, y = small_digits
+    forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    student = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), teacher=forest,
+                                              max_iter=50, random_state=0), X, y)
+    assert student.score(X, y) > 0.9
+    # a student trained only on a shallow, unsure teacher copies its probabilities
+    shallow = RandomForestClassifier(n_estimators=20, max_depth=3,
+                                     random_state=0).fit(X, y)
+    copycat = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), teacher=shallow,
+                                              distillation_weight=1.0,
+                                              distillation_temperature=1.0,
+                                              max_iter=50, random_state=0), X, y)
+    teacher_proba = shallow.predict_proba(X)
+    own = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), max_iter=50,
+                                          random_state=0), X, y)
+    gap = np.abs(copycat.predict_proba(X) - teacher_proba).mean()
+    assert gap < 0.5 * np.abs(own.predict_proba(X) - teacher_proba).mean()
+    # the saved student does not carry its teacher
+    assert pickle.loads(pickle.dumps(student)).teacher is None
+
+
+def test_unfitted_teacher_is_fitted_on_the_training_data(small_digits):
+    X, y = small_digits
+    teacher = RandomForestClassifier(n_estimators=5, random_state=0)
+    student = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(32,), teacher=teacher,
+                                              max_iter=5, random_state=0), X, y)
+    assert not hasattr(teacher, "classes_")  # the user's object is left alone
+    assert student.predict(X).shape == y.shape
+    with pytest.raises(ValueError, match="partial_fit needs a fitted teacher"):
+        HashedMLPClassifier(teacher=teacher).partial_fit(X, y, classes=np.arange(10))
+
+
+def test_frozen_teacher_survives_grid_search(small_digits):
+    X, y = small_digits
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    search = GridSearchCV(HashedMLPClassifier(hidden_layer_sizes=(32,), max_iter=5,
+                                              teacher=FrozenEstimator(forest),
+                                              random_state=0),
+                          {"distillation_temperature": [2.0, 4.0]}, cv=2)
+    fit_quietly(search, X, y)
+    assert len(search.cv_results_["params"]) == 2
+
+
+def test_teacher_errors(small_digits):
+    X, y = small_digits
+    other = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y % 3)
+    with pytest.raises(ValueError, match=re.escape("The teacher's classes [0 1 2]")):
+        HashedMLPClassifier(teacher=other).fit(X, y)
+    Y = np.column_stack([y % 2, y % 3 == 0])
+    with pytest.raises(ValueError, match="teacher is supported for binary and "
+                                         "multiclass targets"):
+        HashedMLPClassifier(teacher=other).fit(X, Y)
+
+
+def test_binary_distillation(small_digits):
+    X, y = small_digits
+    labels = np.where(y < 5, "low", "high")
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, labels)
+    student = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(32,), teacher=forest,
+                                              max_iter=30, random_state=0), X, labels)
+    assert student.n_outputs_ == 1 and student.score(X, labels) > 0.85
