@@ -389,9 +389,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         split too small to use, or a network whose training does not fit in
         this machine's memory (it would end in a MemoryError or the OOM killer).
         """
-        n_samples = X.shape[0]
-        early_stopping = self._uses_early_stopping(incremental)
-        if early_stopping:
+        n_samples, n_val = X.shape[0], 0
+        if self._uses_early_stopping(incremental):
             n_val = int(np.ceil(self.validation_fraction * n_samples))
             if n_val < 2 or n_val >= n_samples:
                 raise ValueError(
@@ -404,8 +403,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             n_samples -= n_val
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size,
                          n_samples)
-        need = _training_bytes(layer_units, budgets, X.dtype, batch_size,
-                               early_stopping)
+        need = _training_bytes(self.method, layer_units, budgets, X.dtype,
+                               batch_size, n_val)
         have = _physical_memory()
         if have is not None and need > have:
             n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
@@ -697,29 +696,31 @@ def _physical_memory():
         return None
 
 
-def _training_bytes(layer_units, budgets, dtype, batch_size, early_stopping):
+def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val):
     """An upper estimate of the memory one fit allocates for a network.
 
-    Per layer: the virtual matrix (reused for dL/dV) and the index cache of one
-    code per virtual weight; 10 vectors of the stored weights' size (weights,
-    gradients, velocities, the signed table of two, the previous fit's weights,
-    and the weights and velocities of two epoch snapshots, the new one taken
-    while the old one is alive), 12 with early stopping (two best epochs); 3
-    activation-sized buffers per batch row; the input batch 3 times (its buffer,
-    np.take's temporary, the dropout buffer). Early stopping's validation pass
-    builds one more virtual matrix. Copies of the training data (targets,
-    sample weights, the epoch's order) are not counted.
+    Per layer: the virtual matrix (reused for dL/dV) and the parametrization's
+    workspace (hashing: an index cache of one code per virtual weight); 10
+    vectors of the stored weights' size (weights, gradients, velocities, the
+    signed table of two, the previous fit's weights, and the weights and
+    velocities of two epoch snapshots, the new one taken while the old one is
+    alive), 12 with early stopping (two best epochs); 3 activation-sized
+    buffers per batch row; the input batch 3 times (its buffer, np.take's
+    temporary, the dropout buffer). Early stopping's validation pass builds
+    one more virtual matrix and two layers of activations of its ``n_val``
+    rows. Copies of the data (the split, targets, sample weights, the epoch's
+    order) are not counted.
     """
     item = np.dtype(dtype).itemsize
     shapes = list(zip(layer_units[:-1], layer_units[1:]))
-    n_vectors = 12 if early_stopping else 10
+    n_vectors = 12 if n_val else 10
+    workspace = METHODS[method].workspace_bytes
     total = 3 * batch_size * layer_units[0] * item
     for (a, b), k in zip(shapes, budgets):
-        code = 4 if 2 * k <= 2**31 - 1 else 8
-        total += (a * b * (item + code) + n_vectors * k * item
+        total += (a * b * item + workspace(a, b, k) + n_vectors * k * item
                   + 3 * batch_size * b * item)
-    if early_stopping:
-        total += max(a * b for a, b in shapes) * item
+    if n_val:
+        total += max(a * b + 2 * n_val * b for a, b in shapes) * item
     return total
 
 

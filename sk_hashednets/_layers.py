@@ -39,6 +39,12 @@ class WeightParametrization:
         """Stored weights a layer of this kind uses for a budget of ``budget``."""
         return budget
 
+    @staticmethod
+    def workspace_bytes(n_in, n_out, n_stored):
+        """Bytes a training layer allocates at its peak besides its virtual
+        matrix and its weight-sized vectors (index caches, sort keys)."""
+        return 0
+
     @property
     def shape(self):
         return (self.n_in, self.n_out)
@@ -87,6 +93,12 @@ class HashedWeights(WeightParametrization):
             code_dtype = np.int32 if 2 * self.n_stored <= 2**31 - 1 else np.int64
             self._codes = np.empty(self.shape, dtype=code_dtype)
             _kernels.hash_codes(self.n_stored, self.seed_h, self.seed_xi, self._codes)
+
+    @staticmethod
+    def workspace_bytes(n_in, n_out, n_stored):
+        """The index cache: one int32 code per virtual weight (int64 past
+        2**30 buckets)."""
+        return n_in * n_out * (4 if 2 * n_stored <= 2**31 - 1 else 8)
 
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
@@ -188,6 +200,11 @@ class RandomEdgeWeights(WeightParametrization):
     def n_stored_for(n_in, n_out, budget):
         return min(budget, n_in * n_out)
 
+    @staticmethod
+    def workspace_bytes(n_in, n_out, n_stored):
+        """Choosing the edges takes a uint64 key and an index per virtual weight."""
+        return n_in * n_out * 16
+
     def init_weights(self, bound, rng, dtype):
         # Glorot on the kept fan-in and fan-out: density * (n_in + n_out).
         density = self.n_stored / (self.n_in * self.n_out)
@@ -233,9 +250,8 @@ def _kept_edges(n_in, n_out, n_keep, seed):
     keys = np.empty((n_in, n_out), dtype=np.uint64)
     _kernels.edge_keys(seed, keys)
     keys = keys.reshape(-1)
-    kept = np.argpartition(keys, n_keep - 1)[:n_keep]
-    kept.sort()
-    return kept
+    # np.sort copies: a view would keep argpartition's n indices alive
+    return np.sort(np.argpartition(keys, n_keep - 1)[:n_keep])
 
 
 #: method name -> parametrization of each layer

@@ -15,9 +15,10 @@ from scipy.stats import chisquare
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import HashedWeights, make_layer
+from sk_hashednets._layers import METHODS, HashedWeights, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Trainer
 
+HAS_METHOD = "method" in HashedMLPClassifier().get_params()
 FIXED = settings(deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
@@ -54,11 +55,12 @@ def make_task(task, n, rng):
     dropout=st.floats(0.0, 0.9),
     input_dropout=st.floats(0.0, 0.9),
     sparse=st.booleans(),
+    method=st.sampled_from(sorted(METHODS) if HAS_METHOD else ["hashing"]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_random_networks_train_and_predict_finite_values(
     task, n_samples, n_features, hidden, budget, dtype, batch_size, activation,
-    dropout, input_dropout, sparse, seed,
+    dropout, input_dropout, sparse, method, seed,
 ):
     rng = np.random.RandomState(seed % 2**31)
     X = rng.randn(n_samples, n_features).astype(dtype)
@@ -67,6 +69,8 @@ def test_random_networks_train_and_predict_finite_values(
         X = sp.csr_matrix(X)
     y = make_task(task, n_samples, rng)
     Est = HashedMLPRegressor if "regression" in task else HashedMLPClassifier
+    if HAS_METHOD:
+        budget = {**budget, "method": method}
     model = Est(hidden_layer_sizes=hidden, activation=activation, dropout=dropout,
                 input_dropout=input_dropout, batch_size=batch_size, max_iter=1,
                 random_state=seed, **budget)
@@ -100,17 +104,20 @@ def test_random_networks_train_and_predict_finite_values(
     alpha=st.sampled_from([0.0, 0.01, 1.0]),
     n_samples=st.integers(1, 8),
     sparse=st.booleans(),
+    method=st.sampled_from(sorted(METHODS)),
     seed=st.integers(0, 2**31 - 1),
 )
 def test_gradients_match_finite_differences_on_random_shapes(
     units, budget_fractions, activation, out_activation, alpha, n_samples, sparse,
-    seed,
+    method, seed,
 ):
     rng = np.random.RandomState(seed)
+    budgets = [1 + round(f * (a * b - 1))
+               for f, a, b in zip(budget_fractions, units[:-1], units[1:])]
+    units, budgets = plan_layers(method, units, budgets)
     layers, weights, biases = [], [], []
     for i, (n_in, n_out) in enumerate(zip(units[:-1], units[1:])):
-        n_stored = 1 + round(budget_fractions[i] * (n_in * n_out - 1))
-        layer = make_layer("hashing", n_in, n_out, n_stored,
+        layer = make_layer(method, n_in, n_out, budgets[i],
                            rng.randint(0, 2**32, 2, dtype=np.uint64).astype(np.uint32),
                            cache=True)
         layers.append(layer)
