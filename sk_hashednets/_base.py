@@ -1,6 +1,7 @@
 """BaseHashedMLP: parameters, validation, and the epoch loop shared by both estimators."""
 
 import copy
+import inspect
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -298,6 +299,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             n_layers = len(sizes) // 2
             state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
             state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
+        # A parameter added after the model was saved takes its default value:
+        # new parameters default to the earlier behaviour, so the model
+        # predicts as it did when it was saved.
+        for name, param in inspect.signature(type(self)).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------
