@@ -336,8 +336,11 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             state["out_activation_"] = self._out_activation(target_state)
         else:
             state = self._current_state()
+        # With sparse X, the first layer hashes on the fly: no index cache,
+        # whose size (one int per virtual weight) grows with n_features.
         layers = [
-            make_layer(self._method, a, b, k, state["hash_seeds_"][i], cache=True)
+            make_layer(self._method, a, b, k, state["hash_seeds_"][i],
+                       cache=not (i == 0 and sp.issparse(X)))
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
@@ -496,6 +499,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             batch_size=batch_size,
             n_outputs=Y.shape[1],
             dtype=X.dtype,
+            sparse_input=sp.issparse(X),
         )
         grads = trainer.weight_grads + trainer.bias_grads
         sw_total = float(sample_weight.sum(dtype=np.float64))
