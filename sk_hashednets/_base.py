@@ -1,6 +1,7 @@
 """BaseHashedMLP: parameters, validation, and the epoch loop shared by both estimators."""
 
 import copy
+import inspect
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -182,8 +183,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return [int(h) for h in hidden]
 
-    def _budgets(self, layer_units):
-        """Number of stored weights of each layer."""
+    def _budgets(self, layer_units, sparse_input=False):
+        """Number of stored weights of each layer.
+
+        With sparse input a hashed first layer is never materialised, so only
+        its buckets count against the size limit.
+        """
         shapes = list(zip(layer_units[:-1], layer_units[1:]))
         n_layers = len(shapes)
         if self.n_buckets is None:
@@ -210,7 +215,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     )
             budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
         for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
-            if a * b > MAX_VIRTUAL:
+            on_the_fly = idx == 0 and sparse_input and self.method == "hashing"
+            if max(k, 1 if on_the_fly else a * b) > MAX_VIRTUAL:
                 raise ValueError(
                     f"Layer {idx} would have {a} x {b} = {a * b:.3g} virtual "
                     f"weights; at most {MAX_VIRTUAL} (2**31 - 1) are supported "
@@ -303,6 +309,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             n_layers = len(sizes) // 2
             state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
             state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
+        # A parameter added after the model was saved takes its default value:
+        # new parameters default to the earlier behaviour, so the model
+        # predicts as it did when it was saved.
+        for name, param in inspect.signature(type(self)).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------
@@ -320,7 +332,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
             virtual_units = [X.shape[1], *hidden, Y.shape[1]]
             layer_units, budgets = plan_layers(
-                self.method, virtual_units, self._budgets(virtual_units))
+                self.method, virtual_units,
+                self._budgets(virtual_units, sparse_input=sp.issparse(X)))
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets)
             Y = self._training_targets(X, y, Y, incremental, target_state)
@@ -336,8 +349,11 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             state["out_activation_"] = self._out_activation(target_state)
         else:
             state = self._current_state()
+        # With sparse X, the first layer hashes on the fly: no index cache,
+        # whose size (one int per virtual weight) grows with n_features.
         layers = [
-            make_layer(state["_method"], a, b, k, state["hash_seeds_"][i], cache=True)
+            make_layer(state["_method"], a, b, k, state["hash_seeds_"][i],
+                       cache=not (i == 0 and sp.issparse(X)))
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
@@ -366,7 +382,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         )
         if sp.issparse(X):
             X = X.tocsr()
-            X.sort_indices()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -499,6 +514,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             batch_size=batch_size,
             n_outputs=Y.shape[1],
             dtype=X.dtype,
+            sparse_input=sp.issparse(X),
         )
         grads = trainer.weight_grads + trainer.bias_grads
         sw_total = float(sample_weight.sum(dtype=np.float64))
