@@ -95,7 +95,8 @@ def main():
                 for p in params:
                     digest.update(p.tobytes())
                 reference = reference or params
-                diff = max(float(np.abs(p - r).max()) for p, r in zip(params, reference))
+                diff = max(float(np.abs(p - r).max())
+                           for p, r in zip(params, reference))
                 print(f"| {model} | {numba_threads} | {blas_threads} | "
                       f"{digest.hexdigest()[:12]} | {diff:.3g} | {accuracy:.4f} |",
                       flush=True)

@@ -1,6 +1,7 @@
 """BaseHashedMLP: parameters, validation, and the epoch loop shared by both estimators."""
 
 import copy
+import inspect
 import os
 import time
 import warnings
@@ -183,8 +184,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return [int(h) for h in hidden]
 
-    def _budgets(self, layer_units):
-        """Number of stored weights of each layer."""
+    def _budgets(self, layer_units, sparse_input=False):
+        """Number of stored weights of each layer.
+
+        With sparse input a hashed first layer is never materialised, so only
+        its buckets count against the size limit.
+        """
         shapes = list(zip(layer_units[:-1], layer_units[1:]))
         n_layers = len(shapes)
         if self.n_buckets is None:
@@ -211,7 +216,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
         for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
-            if a * b > MAX_VIRTUAL:
+            on_the_fly = idx == 0 and sparse_input and self.method == "hashing"
+            if max(k, 1 if on_the_fly else a * b) > MAX_VIRTUAL:
                 raise ValueError(
                     f"Layer {idx} would have {a} x {b} = {a * b:.3g} virtual "
                     f"weights; at most {MAX_VIRTUAL} (2**31 - 1) are supported "
@@ -305,6 +311,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             n_layers = len(sizes) // 2
             state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
             state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
+        # A parameter added after the model was saved takes its default value:
+        # new parameters default to the earlier behaviour, so the model
+        # predicts as it did when it was saved.
+        for name, param in inspect.signature(type(self)).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------
@@ -322,7 +334,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
             virtual_units = [X.shape[1], *hidden, Y.shape[1]]
             layer_units, budgets = plan_layers(
-                self.method, virtual_units, self._budgets(virtual_units))
+                self.method, virtual_units,
+                self._budgets(virtual_units, sparse_input=sp.issparse(X)))
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets)
             self._check_trainable(layer_units, budgets, X, incremental)
@@ -340,8 +353,11 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             state["out_activation_"] = self._out_activation(target_state)
         else:
             state = self._current_state()
+        # With sparse X, the first layer hashes on the fly: no index cache,
+        # whose size (one int per virtual weight) grows with n_features.
         layers = [
-            make_layer(state["_method"], a, b, k, state["hash_seeds_"][i], cache=True)
+            make_layer(state["_method"], a, b, k, state["hash_seeds_"][i],
+                       cache=not (i == 0 and sp.issparse(X)))
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
@@ -371,7 +387,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         )
         if sp.issparse(X):
             X = X.tocsr()
-            X.sort_indices()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -404,7 +419,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size,
                          n_samples)
         need = _training_bytes(self.method, layer_units, budgets, X.dtype,
-                               batch_size, n_val)
+                               batch_size, n_val, sp.issparse(X))
         have = _physical_memory()
         if have is not None and need > have:
             n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
@@ -529,6 +544,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             batch_size=batch_size,
             n_outputs=Y.shape[1],
             dtype=X.dtype,
+            sparse_input=sp.issparse(X),
         )
         grads = trainer.weight_grads + trainer.bias_grads
         sw_total = float(sample_weight.sum(dtype=np.float64))
@@ -696,31 +712,36 @@ def _physical_memory():
         return None
 
 
-def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val):
+def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
+                    sparse):
     """An upper estimate of the memory one fit allocates for a network.
 
     Per layer: the virtual matrix (reused for dL/dV) and the parametrization's
-    workspace (hashing: an index cache of one code per virtual weight); 10
-    vectors of the stored weights' size (weights, gradients, velocities, the
-    signed table of two, the previous fit's weights, and the weights and
+    workspace (hashing: an index cache of one code per virtual weight, and a
+    signed table of twice the buckets), none of which a hashed first layer
+    needs on sparse input; 8 vectors of the stored weights' size (weights,
+    gradients, velocities, the previous fit's weights, and the weights and
     velocities of two epoch snapshots, the new one taken while the old one is
-    alive), 12 with early stopping (two best epochs); 3 activation-sized
-    buffers per batch row; the input batch 3 times (its buffer, np.take's
+    alive), 10 with early stopping (two best epochs); 3 activation-sized
+    buffers per batch row; a dense input batch 3 times (its buffer, np.take's
     temporary, the dropout buffer). Early stopping's validation pass builds
     one more virtual matrix and two layers of activations of its ``n_val``
     rows. Copies of the data (the split, targets, sample weights, the epoch's
     order) are not counted.
     """
     item = np.dtype(dtype).itemsize
-    shapes = list(zip(layer_units[:-1], layer_units[1:]))
-    n_vectors = 12 if n_val else 10
+    n_vectors = 10 if n_val else 8
     workspace = METHODS[method].workspace_bytes
-    total = 3 * batch_size * layer_units[0] * item
-    for (a, b), k in zip(shapes, budgets):
-        total += (a * b * item + workspace(a, b, k) + n_vectors * k * item
-                  + 3 * batch_size * b * item)
+    total = 0 if sparse else 3 * batch_size * layer_units[0] * item
+    validation = 0
+    for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
+        on_the_fly = idx == 0 and sparse and method == "hashing"
+        if not on_the_fly:
+            total += a * b * item + workspace(a, b, k, item)
+        total += n_vectors * k * item + 3 * batch_size * b * item
+        validation = max(validation, (0 if on_the_fly else a * b) + 2 * n_val * b)
     if n_val:
-        total += max(a * b + 2 * n_val * b for a, b in shapes) * item
+        total += validation * item
     return total
 
 

@@ -40,9 +40,10 @@ class WeightParametrization:
         return budget
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored):
+    def workspace_bytes(n_in, n_out, n_stored, itemsize):
         """Bytes a training layer allocates at its peak besides its virtual
-        matrix and its weight-sized vectors (index caches, sort keys)."""
+        matrix and the optimizer's weight-sized vectors (index caches, sort
+        keys); ``itemsize`` is the bytes of one weight."""
         return 0
 
     @property
@@ -95,10 +96,11 @@ class HashedWeights(WeightParametrization):
             _kernels.hash_codes(self.n_stored, self.seed_h, self.seed_xi, self._codes)
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored):
-        """The index cache: one int32 code per virtual weight (int64 past
-        2**30 buckets)."""
-        return n_in * n_out * (4 if 2 * n_stored <= 2**31 - 1 else 8)
+    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+        """The index cache, one int32 code per virtual weight (int64 past
+        2**30 buckets), and the signed table of 2 * n_stored weights."""
+        code = 4 if 2 * n_stored <= 2**31 - 1 else 8
+        return n_in * n_out * code + 2 * n_stored * itemsize
 
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
@@ -201,9 +203,10 @@ class RandomEdgeWeights(WeightParametrization):
         return min(budget, n_in * n_out)
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored):
-        """Choosing the edges takes a uint64 key and an index per virtual weight."""
-        return n_in * n_out * 16
+    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+        """Choosing the edges takes a uint64 key and an index per virtual
+        weight (before the virtual matrix exists); the kept edges stay."""
+        return max(16 * n_in * n_out - itemsize * n_in * n_out, 0) + 8 * n_stored
 
     def init_weights(self, bound, rng, dtype):
         # Glorot on the kept fan-in and fan-out: density * (n_in + n_out).

@@ -158,7 +158,7 @@ class Trainer:
 
     def __init__(self, layers, weights, biases, *, activation, loss, alpha,
                  dropout, input_dropout, dropout_seed, batch_size, n_outputs,
-                 dtype):
+                 dtype, sparse_input=False):
         self.layers = layers
         self.weights = weights
         self.biases = biases
@@ -170,8 +170,12 @@ class Trainer:
         self._hidden_drop = _dropout_constants(dropout)
         self._input_drop = _dropout_constants(input_dropout)
 
-        n_in = layers[0].n_in
-        self.V = [np.empty(layer.shape, dtype=dtype) for layer in layers]
+        # A sparse input multiplies the first layer directly: no dense input
+        # buffers and no first-layer V, whose sizes grow with n_features.
+        n_in = 0 if sparse_input else layers[0].n_in
+        self.V = [None if sparse_input and idx == 0
+                  else np.empty(layer.shape, dtype=dtype)
+                  for idx, layer in enumerate(layers)]
         self.z = [np.empty((batch_size, layer.n_out), dtype=dtype) for layer in layers]
         self.deriv = [np.empty_like(z) for z in self.z[:-1]]
         self.delta = [np.empty_like(z) for z in self.z]

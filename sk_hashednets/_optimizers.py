@@ -41,15 +41,16 @@ class MomentumSGD:
         """Decide what happens when progress stalls; True means stop."""
         if self.lr_schedule != "adaptive":
             if verbose:
-                print(msg + " Stopping.")
+                print(msg + " Stopping.", flush=True)
             return True
         if self.learning_rate <= 1e-6:
             if verbose:
-                print(msg + " Learning rate too small. Stopping.")
+                print(msg + " Learning rate too small. Stopping.", flush=True)
             return True
         self.learning_rate /= 5.0
         if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+            print(msg + " Setting learning rate to %f" % self.learning_rate,
+                  flush=True)
         return False
 
     def state(self):
