@@ -217,7 +217,13 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
         for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
             on_the_fly = idx == 0 and sparse_input and self.method == "hashing"
-            if max(k, 1 if on_the_fly else a * b) > MAX_VIRTUAL:
+            if on_the_fly and k > MAX_VIRTUAL:
+                raise ValueError(
+                    f"Layer 0 would have {k:.3g} buckets; at most {MAX_VIRTUAL} "
+                    "(2**31 - 1) are supported per layer. Use a smaller "
+                    "compression or n_buckets."
+                )
+            if not on_the_fly and a * b > MAX_VIRTUAL:
                 raise ValueError(
                     f"Layer {idx} would have {a} x {b} = {a * b:.3g} virtual "
                     f"weights; at most {MAX_VIRTUAL} (2**31 - 1) are supported "
