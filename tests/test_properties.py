@@ -18,7 +18,6 @@ from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 from sk_hashednets._layers import METHODS, HashedWeights, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Trainer
 
-HAS_METHOD = "method" in HashedMLPClassifier().get_params()
 FIXED = settings(deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
@@ -55,7 +54,7 @@ def make_task(task, n, rng):
     dropout=st.floats(0.0, 0.9),
     input_dropout=st.floats(0.0, 0.9),
     sparse=st.booleans(),
-    method=st.sampled_from(sorted(METHODS) if HAS_METHOD else ["hashing"]),
+    method=st.sampled_from(sorted(METHODS)),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_random_networks_train_and_predict_finite_values(
@@ -69,11 +68,9 @@ def test_random_networks_train_and_predict_finite_values(
         X = sp.csr_matrix(X)
     y = make_task(task, n_samples, rng)
     Est = HashedMLPRegressor if "regression" in task else HashedMLPClassifier
-    if HAS_METHOD:
-        budget = {**budget, "method": method}
     model = Est(hidden_layer_sizes=hidden, activation=activation, dropout=dropout,
                 input_dropout=input_dropout, batch_size=batch_size, max_iter=1,
-                random_state=seed, **budget)
+                method=method, random_state=seed, **budget)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", "Got `batch_size`", UserWarning)

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _base, _network
 from sk_hashednets._layers import METHODS
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 
 rng = np.random.RandomState(0)
 X = rng.randn(30, 4)
@@ -39,15 +39,12 @@ y = np.arange(30) % 3
 y_reg = X @ [1.0, -2.0, 0.5, 0.0]
 
 CLF, REG = HashedMLPClassifier, HashedMLPRegressor
-HAS_METHOD = "method" in HashedMLPClassifier().get_params()
 
 
 def make(Est, method, **params):
-    """A small estimator; with the `method` parameter once the estimators have it."""
-    if HAS_METHOD:
-        params["method"] = method
+    """A small estimator of the given weight parametrization."""
     return Est(**{"hidden_layer_sizes": (8,), "max_iter": 3, "random_state": 0,
-                  **params})
+                  "method": method, **params})
 
 
 def target(Est):
@@ -88,7 +85,7 @@ def param_error(name, Est, constraint, got):
                      f"Got {got!r} instead.")
 
 
-def too_large(Est, n_in, n_out):
+def too_large(n_in, n_out):
     return re.escape(
         f"Layer 0 would have {n_in} x {n_out} = {n_in * n_out:.3g} virtual weights; "
         "at most 2147483647 (2**31 - 1) are supported per layer"
@@ -244,9 +241,7 @@ BAD_INPUTS = [
          r"\{.*'relu'.*\}\. Got 'softplus' instead\."),
     case("method", lambda method: CLF(method="bogus"), lambda e: e.fit(X, y),
          r"The 'method' parameter of HashedMLPClassifier must be a str among "
-         r"\{.*'hashing'.*\}\. Got 'bogus' instead\.",
-         marks=pytest.mark.skipif(not HAS_METHOD,
-                                  reason="the estimators have no `method` yet")),
+         r"\{.*'hashing'.*\}\. Got 'bogus' instead\."),
     case("early_stopping-validation_fraction=0",
          unfitted(REG, early_stopping=True, validation_fraction=0.0),
          lambda e: e.fit(X, y_reg),
@@ -282,10 +277,10 @@ BAD_INPUTS = [
          re.escape("Negative values in data passed to `sample_weight`.")),
     # -- sizes that cannot be materialised ------------------------------------
     case("hidden_layer_sizes=(10**10,)", unfitted(CLF, hidden_layer_sizes=(10**10,)),
-         lambda e: e.fit(X, y), too_large(CLF, 4, 10**10)),
+         lambda e: e.fit(X, y), too_large(4, 10**10)),
     case("10**13-virtual-weights-hidden",
          unfitted(CLF, hidden_layer_sizes=(25 * 10**11,)),
-         lambda e: e.fit(X, y), too_large(CLF, 4, 25 * 10**11)),
+         lambda e: e.fit(X, y), too_large(4, 25 * 10**11)),
     # a hashed first layer multiplies sparse input on the fly: its limit is on
     # the buckets; the other methods materialise the layer
     case("10**13-virtual-weights-n_features", unfitted(CLF, hidden_layer_sizes=(100,)),
@@ -347,8 +342,6 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopp
     Dense input: 100 features, 1000 hidden units, compression 1. Sparse input:
     20,000 features at 1% density, 200 hidden units, compression 1/8, the
     first layer hashed on the fly."""
-    if method != "hashing" and not HAS_METHOD:
-        pytest.skip("the estimators have no `method` yet")
     r = np.random.RandomState(0)
     if sparse:
         X_ = sp.random(300, 20_000, density=0.01, format="csr", random_state=r)
@@ -461,7 +454,7 @@ import numba, numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 from sklearn.exceptions import ConvergenceWarning
 sys.path.insert(0, sys.argv[1])
-from tests.test_robustness import reproducibility_fits
+from test_robustness import reproducibility_fits
 warnings.simplefilter("ignore", ConvergenceWarning)
 blas = sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
 with threadpool_limits(1, "blas"):
@@ -489,7 +482,7 @@ def reproducibility_fits():
     ] + [
         (CLF(hidden_layer_sizes=(128,), method=method, dropout=0.2, max_iter=2,
              random_state=0), X_.astype(np.float32), y_)
-        for method in sorted(METHODS) if HAS_METHOD and method != "hashing"
+        for method in sorted(METHODS) if method != "hashing"
     ]
     params = []
     for est, X_fit, y_fit in fits:
@@ -516,7 +509,7 @@ def test_fits_are_bit_identical_across_numba_threads_and_processes(tmp_path):
                    OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
         paths = [str(tmp_path / f"{n}-{kind}.npz") for kind in ("pinned", "free")]
         runs[n] = (subprocess.Popen(
-            [sys.executable, "-c", FIT_IN_A_FRESH_PROCESS, str(ROOT), *paths],
+            [sys.executable, "-c", FIT_IN_A_FRESH_PROCESS, str(TESTS), *paths],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), paths)
     fits = {}
     for n, (run, paths) in runs.items():
