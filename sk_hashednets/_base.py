@@ -455,6 +455,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         n_layers = len(layer_units) - 1
         hash_seeds = rng.randint(0, 2**32, size=(n_layers, 2), dtype=np.uint64)
         hash_seeds = hash_seeds.astype(np.uint32)
+        # equal seeds would tie each connection's sign to its bucket
+        same = hash_seeds[:, 0] == hash_seeds[:, 1]
+        hash_seeds[same, 1] ^= np.uint32(1)
         seed = int(rng.randint(0, 2**32, dtype=np.uint64))
         # Glorot-uniform on the virtual matrix; each bucket is one virtual weight.
         factor = 2.0 if self.activation == "logistic" else 6.0
