@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sk_hashednets._layers import make_layer
-from sk_hashednets._network import LOSSES, Trainer
+from sk_hashednets._network import LOSSES, Loss, Trainer
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
 
@@ -107,3 +107,23 @@ def test_full_budget_layer_is_a_dense_layer():
     grad = np.empty(K)
     layer.grad(G, grad)
     np.testing.assert_allclose(grad[buckets] * signs, G.ravel())
+
+
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_loss_kernels_match_their_definition(out_activation, dtype):
+    """Each loss's fused value_and_delta equals the generic one derived from
+    its link and per-sample loss, including on large logits."""
+    X, Y, sw = make_problem(out_activation, n_samples=20, n_outputs=4)
+    z = (np.random.RandomState(1).randn(20, 4) * 5).astype(dtype)
+    z[0] = [60.0, -60.0, 0.0, 1e-3]  # saturated units
+    Y, sw = Y.astype(dtype), sw.astype(dtype)
+    loss = LOSSES[out_activation]()
+    fused, generic = np.empty_like(z), np.empty_like(z)
+    value = loss.value_and_delta(z, Y, sw, sw.sum(dtype=np.float64), fused)
+    expected = Loss.value_and_delta(loss, z, Y, sw, sw.sum(dtype=np.float64), generic)
+    if out_activation == "identity":
+        generic /= Y.shape[1]  # the generic form leaves the 1 / n_outputs out
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(expected, rel=rtol)
+    np.testing.assert_allclose(fused, generic, rtol=rtol, atol=rtol * 1e-2)
