@@ -78,8 +78,7 @@ class HashedWeights(WeightParametrization):
         self._codes = None
         self._table = None
         if cache:
-            code_dtype = np.int32 if 2 * self.n_stored <= 2**31 - 1 else np.int64
-            self._codes = np.empty(self.shape, dtype=code_dtype)
+            self._codes = np.empty(self.shape, dtype=_code_dtype(2 * self.n_stored))
             _kernels.hash_codes(self.n_stored, self.seed_h, self.seed_xi, self._codes)
 
     def _signed_table(self, dtype):
@@ -112,6 +111,14 @@ class HashedWeights(WeightParametrization):
         _kernels.sparse_hashed_grad(
             X.indptr, X.indices, X.data, delta, self.seed_h, self.seed_xi, out
         )
+
+
+def _code_dtype(n_codes):
+    """Smallest integer type for the index cache: the gather and the scatter
+    are memory bound, so 2-byte codes (up to 32768 buckets) make them faster."""
+    if n_codes <= 2**16:
+        return np.uint16
+    return np.int32 if n_codes <= 2**31 else np.int64
 
 
 METHODS = {"hashing": HashedWeights}
