@@ -1,7 +1,7 @@
 """Speed and memory of HashedMLPClassifier, side by side with its peers.
 
-    python benchmarks/bench.py                 # everything; writes benchmarks/RESULTS.md
-    python benchmarks/bench.py --quick         # small sizes, a smoke run (writes nothing)
+    python benchmarks/bench.py            # everything; writes benchmarks/RESULTS.md
+    python benchmarks/bench.py --quick    # small sizes: a smoke run, writes nothing
     python benchmarks/bench.py --parts train predict
 
 Parts (all by default):
@@ -121,9 +121,8 @@ def load_workload(n_samples, n_features=784, n_classes=10):
 
 
 def machine_info():
-    from threadpoolctl import threadpool_info
-
     import numba
+    from threadpoolctl import threadpool_info
 
     blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads, "
             f"{i.get('threading_layer', '?')}, {i.get('architecture', '?')}) "
@@ -138,7 +137,7 @@ def machine_info():
     except OSError:
         pass
     try:
-        load = "%.2f %.2f %.2f" % os.getloadavg()
+        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         load = "?"
     return {
@@ -389,8 +388,8 @@ def bench_compile(cfg, report):
         _run_child(FIRST_FIT, warm_env)  # fill the warm cache
         for rep in range(cfg.compile_repeats):
             base.append(_run_child("import sklearn", env)[0])
-            t, out = _run_child(FIRST_FIT,
-                                dict(env, NUMBA_CACHE_DIR=str(Path(tmp) / f"cold{rep}")))
+            cold_env = dict(env, NUMBA_CACHE_DIR=str(Path(tmp) / f"cold{rep}"))
+            t, out = _run_child(FIRST_FIT, cold_env)
             cold.append(t)
             cold_parts.append([float(v) for v in out.split()])
             t, out = _run_child(FIRST_FIT, warm_env)
@@ -446,21 +445,22 @@ def bench_threads(cfg, report):
         grad = np.empty(k, np.float32)
         buffers = np.empty((tk.N_CHUNKS, 2 * k), np.float32)
         variants = {
-            ("gather", "serial"): lambda: _kernels.gather(table, codes, V),
-            ("scatter", "serial"): lambda: _kernels.scatter(G, codes, table, grad),
-            ("gather", "chunked"): lambda: tk.gather(table, codes, V),
-            ("scatter", "chunked"): lambda: tk.scatter(G, codes, buffers, grad),
+            ("gather", "serial"): (_kernels.gather, (table, codes, V)),
+            ("scatter", "serial"): (_kernels.scatter, (G, codes, table, grad)),
+            ("gather", "chunked"): (tk.gather, (table, codes, V)),
+            ("scatter", "chunked"): (tk.scatter, (G, codes, buffers, grad)),
         }
         res, outputs = {}, {}
         for n_threads in sorted({1, min(2, n_max)}):
             numba.set_num_threads(n_threads)
-            for (kernel, kind), fn in variants.items():
+            for (kernel, kind), (fn, args) in variants.items():
                 if kind == "serial" and n_threads > 1:
                     continue
-                fn()
+                fn(*args)
                 outputs[(kernel, kind, n_threads)] = (V.copy() if kernel == "gather"
                                                       else grad.copy())
-                ts = [seconds(fn)[0] for _ in range(cfg.kernel_repeats)]
+                ts = [seconds(lambda f=fn, a=args: f(*a))[0]
+                      for _ in range(cfg.kernel_repeats)]
                 res[(kernel, kind, n_threads)] = median(ts)
         numba.set_num_threads(n_max)
         for kernel in ("gather", "scatter"):
