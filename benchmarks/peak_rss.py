@@ -4,7 +4,7 @@ Run it in a fresh process, so that the peak belongs to this fit alone::
 
     python benchmarks/peak_rss.py --hidden 16384 --compression 1/64 --samples 60000
 
-It prints one JSON object: the peak resident set size (``ru_maxrss``) after
+It prints one JSON object: the peak resident set size (VmHWM on Linux) after
 loading the data and after the fit, the fit's wall time, and the model's
 stored parameters. The data are random float32 (generated directly in float32,
 so no float64 copy inflates the peak).
@@ -27,7 +27,21 @@ from sk_hashednets import HashedMLPClassifier  # noqa: E402
 
 
 def peak_rss_mib():
-    # ru_maxrss is in KiB on Linux (bytes on macOS)
+    """Peak resident set size of this process, in MiB.
+
+    On Linux this is VmHWM, the high-water mark of the process's own memory
+    map. ``ru_maxrss`` is not used there: Linux carries the parent's peak over
+    into a child across fork and exec, so a child of a large process (such as
+    bench.py holding its data) would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
+    # ru_maxrss is in KiB on Linux and BSD, bytes on macOS
     scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 

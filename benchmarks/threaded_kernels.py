@@ -38,3 +38,77 @@ def scatter(G, codes, buffers, out):
         for c in range(1, N_CHUNKS):
             total += buffers[c, b] - buffers[c, k + b]
         out[b] = total
+
+
+def use_chunked_kernels():
+    """Make HashedWeights train with the kernels above (for this benchmark only)."""
+    import numpy as np
+
+    from sk_hashednets import _kernels
+    from sk_hashednets._layers import HashedWeights
+
+    serial_virtual = HashedWeights.virtual
+
+    def virtual(self, w, out=None):
+        if self._codes is None:
+            return serial_virtual(self, w, out)
+        if out is None:
+            out = np.empty(self.shape, dtype=w.dtype)
+        table = self._signed_table(w.dtype)
+        _kernels.signed_table(w, table)
+        gather(table, self._codes, out)
+        return out
+
+    def grad(self, G, out):
+        buffers = getattr(self, "_chunk_buffers", None)
+        if buffers is None or buffers.dtype != G.dtype:
+            buffers = np.empty((N_CHUNKS, 2 * self.n_stored), dtype=G.dtype)
+            self._chunk_buffers = buffers
+        scatter(G, self._codes, buffers, out)
+
+    HashedWeights.virtual = virtual
+    HashedWeights.grad = grad
+
+
+def main(argv=None):
+    """One training epoch with the serial or the chunked kernels; prints seconds."""
+    import argparse
+    import sys
+    import time
+    import warnings
+    from fractions import Fraction
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sk_hashednets import HashedMLPClassifier
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--kernels", choices=["serial", "chunked"], required=True)
+    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--compression", type=lambda s: float(Fraction(s)),
+                        default=1 / 8)
+    args = parser.parse_args(argv)
+    if args.kernels == "chunked":
+        use_chunked_kernels()
+    rng = np.random.default_rng(0)
+    X = rng.random((args.samples, 784), dtype=np.float32)
+    y = rng.integers(0, 10, args.samples)
+
+    def fit(n):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            HashedMLPClassifier((1000,), compression=args.compression,
+                                batch_size=args.batch_size, max_iter=1,
+                                random_state=0).fit(X[:n], y[:n])
+
+    fit(500)  # compile
+    tic = time.perf_counter()
+    fit(args.samples)
+    print(time.perf_counter() - tic)
+
+
+if __name__ == "__main__":
+    main()
