@@ -186,12 +186,16 @@ def bench_train(cfg, report):
         t, clf = seconds(lambda: quiet_fit(clf, X, y))
         return t, clf.loss_
 
-    def run_b(bs):
+    def run_b(bs, data=X):
         mlp = MLPClassifier(hidden_layer_sizes=hidden, solver="sgd", batch_size=bs,
                             max_iter=1, learning_rate_init=0.01, momentum=0.9,
                             nesterovs_momentum=True, random_state=0)
-        t, mlp = seconds(lambda: quiet_fit(mlp, X, y))
+        t, mlp = seconds(lambda: quiet_fit(mlp, data, y))
         return t, mlp.loss_
+
+    # scikit-learn trains in float64 unless it is given float32 (uint8 pixels
+    # or float64 arrays train in float64): measured too, for reference
+    X64 = X.astype(np.float64) if cfg.float64_reference else None
 
     def run_c(bs):
         return seconds(lambda: peers.numpy_dense_epoch(X, Y, hidden, bs))
@@ -213,6 +217,8 @@ def bench_train(cfg, report):
         for bs in cfg.batch_sizes:
             runs = [(("b", bs, None), lambda bs=bs: run_b(bs)),
                     (("c", bs, None), lambda bs=bs: run_c(bs))]
+            if X64 is not None:
+                runs.append((("b64", bs, None), lambda bs=bs: run_b(bs, X64)))
             for name, comp in COMPRESSIONS.items():
                 runs.append((("a", bs, name), lambda bs=bs, c=comp: run_a(bs, c)))
                 if torch is not None:
@@ -232,6 +238,7 @@ def bench_train(cfg, report):
             a = med[("a", bs, name)]
             b, c = med[("b", bs, None)], med[("c", bs, None)]
             d = med.get(("d", bs, name))
+            b64 = med.get(("b64", bs, None))
             r = {"a/b": a / b, "a/c": a / c, "a/d": a / d if d else None}
             for k, v in r.items():
                 if v is not None:
@@ -239,10 +246,12 @@ def bench_train(cfg, report):
             rows.append([bs, name, f"{a:.2f}", f"{b:.2f}", f"{c:.2f}",
                          f"{d:.2f}" if d else "n/a", f"{r['a/b']:.2f}",
                          f"{r['a/c']:.2f}",
-                         f"{r['a/d']:.2f}" if d else "n/a"])
+                         f"{r['a/d']:.2f}" if d else "n/a",
+                         f"{b64:.2f}" if b64 else "n/a",
+                         f"{a / b64:.2f}" if b64 else "n/a"])
     table = md_table(["batch", "compression", "a hashed (s)", "b sklearn (s)",
-                      "c numpy floor (s)", "d torch hashed (s)", "a/b", "a/c", "a/d"],
-                     rows)
+                      "c numpy floor (s)", "d torch hashed (s)", "a/b", "a/c", "a/d",
+                      "b on float64 data (s)", "a / that"], rows)
     loss_rows = [[bs, name, f"{losses[('a', bs, name)]:.4f}",
                   f"{losses[('b', bs, None)]:.4f}", f"{losses[('c', bs, None)]:.4f}",
                   f"{losses[('d', bs, name)]:.4f}" if ("d", bs, name) in losses
@@ -597,7 +606,10 @@ def write_results(cfg, report, info, command, path):
                 "Nesterov momentum 0.9, L2 1e-4. Seconds are the median of "
                 f"{cfg.repeats} repeats run in turn on the same data; each ratio "
                 "is a ratio of medians. b and c are dense, so they do not depend "
-                "on the compression.", "",
+                "on the compression. All four get the same float32 array. The "
+                "last two columns are for reference: scikit-learn trains in "
+                "float64 whenever its input is not float32 (for instance raw "
+                "uint8 pixels or a float64 array), and that is much slower.", "",
                 "a: `HashedMLPClassifier(max_iter=1)`; b: scikit-learn "
                 "`MLPClassifier(solver=\"sgd\", max_iter=1)`; c: plain NumPy float32 "
                 "dense MLP (the GEMM floor, `benchmarks/peers.py`); d: PyTorch "
@@ -689,6 +701,8 @@ def parse_args(argv):
                    help="small sizes and one repeat: a smoke run")
     p.add_argument("--repeats", type=int, help="training repeats (default 3)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    p.add_argument("--no-float64", dest="float64_reference", action="store_false",
+                   help="skip scikit-learn on float64 data (the reference column)")
     p.add_argument("--output", help="where to write the report (default: "
                    "benchmarks/RESULTS.md for a full run, nothing with --quick)")
     cfg = p.parse_args(argv)
