@@ -6,10 +6,13 @@ on its own file only, so a jitted callee in another file could go stale.
 Kernels take arrays and scalars only; the classes in ``_layers`` and
 ``_network`` orchestrate them from Python. They are serial on purpose: the
 gather and scatter are memory bound (one pass over an n_in x n_out array), and
-on the 2-core machines we measure on a serial loop runs as fast as a 2-thread
-one while BLAS already keeps both cores busy for the products. Serial kernels
-are also bit-identical for any thread count and safe to call from many Python
-threads at once (``nogil=True`` lets them run concurrently).
+although deterministic 2-thread versions run up to twice as fast on their own,
+a training epoch gets no faster with them, or much slower when their OpenMP
+workers spin against OpenBLAS's threads between products
+(``python benchmarks/bench.py --parts threads``). Serial kernels are also
+bit-identical for any thread count and safe to call from many Python threads
+at once (``nogil=True`` lets them run concurrently) whatever Numba threading
+layer is installed.
 
 Hash recipe (documented in the README, pinned by tests/test_hashing.py):
 
