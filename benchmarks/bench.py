@@ -58,7 +58,7 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 import sk_hashednets  # noqa: E402
 from sk_hashednets import HashedMLPClassifier  # noqa: E402
-from sk_hashednets._layers import HashedWeights  # noqa: E402
+from sk_hashednets._layers import HashedWeights, _code_dtype  # noqa: E402
 
 PARTS = ("train", "predict", "compile", "threads", "scale", "memory")
 COMPRESSIONS = {"1/8": 1 / 8, "1/64": 1 / 64}
@@ -601,8 +601,8 @@ def write_results(cfg, report, info, command, path):
     if "train" in report:
         r = report["train"]
         out += ["", "## Training: one epoch", "",
-                f"784-{cfg.hidden}-10 ReLU network, {cfg.samples} x 784 float32 "
-                f"rows ({r['data']}), softmax cross-entropy, learning rate 0.01, "
+                f"784-{cfg.hidden}-10 ReLU network on {cfg.samples} x 784 float32 "
+                f"rows: {r['data']}. Softmax cross-entropy, learning rate 0.01, "
                 "Nesterov momentum 0.9, L2 1e-4. Seconds are the median of "
                 f"{cfg.repeats} repeats run in turn on the same data; each ratio "
                 "is a ratio of medians. b and c are dense, so they do not depend "
@@ -672,7 +672,10 @@ def write_results(cfg, report, info, command, path):
         out += ["", "## Scale", "",
                 "One epoch of `HashedMLPClassifier`, compression 1/64, batch 128, "
                 "random float32 data, each run in a fresh process "
-                "(`benchmarks/peak_rss.py`).", "",
+                "(`benchmarks/peak_rss.py`; the kernels are loaded by a fit on "
+                "256 rows first). The peak RSS includes the data and the "
+                "interpreter with NumPy, SciPy, scikit-learn and Numba (about "
+                "200 MiB).", "",
                 f"Against the number of samples (784-{r['hidden_fixed']}-10):", "",
                 r["samples"], "",
                 f"Against the hidden width ({r['rows']} samples):", "", r["hidden"]]
@@ -689,6 +692,12 @@ def write_results(cfg, report, info, command, path):
                 f"the data loaded), {res['fit_seconds']:.1f} s. The peak is "
                 "VmHWM, the process's high-water mark, measured in a fresh "
                 "process after a run on 256 rows has filled the Numba cache."]
+        h = cfg.memory_hidden
+        codes = np.dtype(_code_dtype(2 * round(784 * h / 64)))
+        out += ["", f"The fit adds, for the 784 x {h} layer, its index cache "
+                f"({codes.name} codes, {784 * h * codes.itemsize / 2**20:.0f} MiB) "
+                f"and its virtual-matrix buffer (float32, {784 * h * 4 / 2**20:.0f} "
+                "MiB), batch-sized activations, and OpenBLAS's work buffers."]
     Path(path).write_text("\n".join(out) + "\n")
     print(f"\nwrote {path}")
 
