@@ -645,6 +645,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         kept = committed["n_iter_"] > self._n_iter_before(incremental)
         if error is None or kept:
             self._commit(committed)
+            if not incremental:  # fit restarts its momentum; only partial_fit resumes it
+                self._optimizer.drop_velocities()
         if error is not None:
             raise DivergenceError(self._divergence_message(error, state, kept))
 
@@ -789,7 +791,7 @@ def _snapshot(state):
     if state["validation_scores_"] is not None:
         snap["validation_scores_"] = list(state["validation_scores_"])
     optimizer = copy.copy(state["_optimizer"])
-    optimizer.velocities = [v.copy() for v in optimizer.velocities]
+    optimizer.velocities = optimizer._copy_velocities()
     optimizer.params = snap["buckets_"] + snap["intercepts_"]
     snap["_optimizer"] = optimizer
     return snap

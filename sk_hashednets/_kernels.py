@@ -6,10 +6,13 @@ on its own file only, so a jitted callee in another file could go stale.
 Kernels take arrays and scalars only; the classes in ``_layers`` and
 ``_network`` orchestrate them from Python. They are serial on purpose: the
 gather and scatter are memory bound (one pass over an n_in x n_out array), and
-on the 2-core machines we measure on a serial loop runs as fast as a 2-thread
-one while BLAS already keeps both cores busy for the products. Serial kernels
-are also bit-identical for any thread count and safe to call from many Python
-threads at once (``nogil=True`` lets them run concurrently).
+although deterministic 2-thread versions run up to twice as fast on their own,
+a training epoch gets no faster with them, or much slower when their OpenMP
+workers spin against OpenBLAS's threads between products
+(``python benchmarks/bench.py --parts threads``). Serial kernels are also
+bit-identical for any thread count and safe to call from many Python threads
+at once (``nogil=True`` lets them run concurrently) whatever Numba threading
+layer is installed.
 
 Hash recipe (documented in the README, pinned by tests/test_hashing.py):
 
@@ -76,6 +79,20 @@ def xxh32_pairs(i, j, seed, out):
         out[k] = _xxh32_pair(i[k], j[k], seed)
 
 
+@njit(inline="always")
+def _hash_row(i, n_buckets, seed_h, seed_xi, buckets, negative):
+    """Buckets and sign bits of row i: ``buckets[j] = h(i, j)``, ``negative[j]``.
+
+    A loop of pure integer arithmetic over j, which LLVM vectorises: hashing a
+    row into these two buffers first, then using them, runs about three times
+    faster than hashing inside the loop that reads the buckets.
+    """
+    k = uint64(n_buckets)
+    for j in range(buckets.shape[0]):
+        buckets[j] = uint32((uint64(_xxh32_pair(i, j, seed_h)) * k) >> uint64(32))
+        negative[j] = _xxh32_pair(i, j, seed_xi) >> uint32(31)
+
+
 @njit(**_JIT)
 def hash_codes(n_buckets, seed_h, seed_xi, out):
     """Training-time index cache: code = h(i, j) + K * [xi(i, j) < 0].
@@ -83,13 +100,14 @@ def hash_codes(n_buckets, seed_h, seed_xi, out):
     A code indexes the signed table ``[w, -w]`` of length 2K, which turns the
     gather and the scatter into plain indexed loads and adds.
     """
+    n_out = out.shape[1]
+    buckets = np.empty(n_out, np.uint32)
+    negative = np.empty(n_out, np.uint32)
     k = out.dtype.type(n_buckets)
     for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            b = out.dtype.type(_bucket(i, j, n_buckets, seed_h))
-            if _is_negative(i, j, seed_xi):
-                b += k
-            out[i, j] = b
+        _hash_row(i, n_buckets, seed_h, seed_xi, buckets, negative)
+        for j in range(n_out):
+            out[i, j] = out.dtype.type(buckets[j]) + k * out.dtype.type(negative[j])
 
 
 @njit(**_JIT)
@@ -105,12 +123,18 @@ def edge_keys(seed, out):
 
 @njit(**_JIT)
 def hashed_virtual(w, seed_h, seed_xi, out):
-    """V[i, j] = xi(i, j) * w[h(i, j)], hashing on the fly (no index array)."""
-    n_buckets = w.shape[0]
+    """V[i, j] = xi(i, j) * w[h(i, j)], hashing on the fly (no index array).
+
+    Extra memory: two buffers of one row of V.
+    """
+    n_out = out.shape[1]
+    buckets = np.empty(n_out, np.uint32)
+    negative = np.empty(n_out, np.uint32)
     for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            v = w[_bucket(i, j, n_buckets, seed_h)]
-            out[i, j] = -v if _is_negative(i, j, seed_xi) else v
+        _hash_row(i, w.shape[0], seed_h, seed_xi, buckets, negative)
+        for j in range(n_out):
+            v = w[buckets[j]]
+            out[i, j] = -v if negative[j] else v
 
 
 @njit(**_JIT)
@@ -149,35 +173,36 @@ def scatter(G, codes, table, out):
 @njit(**_JIT)
 def sparse_hashed_matmul(indptr, indices, data, w, seed_h, seed_xi, out):
     """out = X @ V for CSR X, hashing on the fly; V is never built."""
-    n_buckets = w.shape[0]
+    n_out = out.shape[1]
+    buckets = np.empty(n_out, np.uint32)
+    negative = np.empty(n_out, np.uint32)
     out[:] = 0
     for r in range(out.shape[0]):
         for p in range(indptr[r], indptr[r + 1]):
-            i = indices[p]
+            _hash_row(indices[p], w.shape[0], seed_h, seed_xi, buckets, negative)
             x = data[p]
-            for j in range(out.shape[1]):
-                v = w[_bucket(i, j, n_buckets, seed_h)]
-                if _is_negative(i, j, seed_xi):
-                    v = -v
-                out[r, j] += x * v
+            for j in range(n_out):
+                v = w[buckets[j]]
+                out[r, j] += x * (-v if negative[j] else v)
 
 
 @njit(**_JIT)
 def sparse_hashed_grad(indptr, indices, data, delta, seed_h, seed_xi, out):
     """Bucket gradient of X @ V for CSR X: scatter of X.T @ delta, on the fly."""
-    n_buckets = out.shape[0]
+    n_out = delta.shape[1]
+    buckets = np.empty(n_out, np.uint32)
+    negative = np.empty(n_out, np.uint32)
     out[:] = 0
     for r in range(delta.shape[0]):
         for p in range(indptr[r], indptr[r + 1]):
-            i = indices[p]
+            _hash_row(indices[p], out.shape[0], seed_h, seed_xi, buckets, negative)
             x = data[p]
-            for j in range(delta.shape[1]):
+            for j in range(n_out):
                 g = x * delta[r, j]
-                b = _bucket(i, j, n_buckets, seed_h)
-                if _is_negative(i, j, seed_xi):
-                    out[b] -= g
+                if negative[j]:
+                    out[buckets[j]] -= g
                 else:
-                    out[b] += g
+                    out[buckets[j]] += g
 
 
 # --------------------------------------------------------------------------
@@ -207,11 +232,17 @@ def _act_grad(a, kind):
 
 
 @njit(**_JIT)
-def activate(z, kind):
-    """In place: z <- act(z)."""
+def bias_activate(z, b, kind):
+    """In place: z <- act(z + b), one pass over z."""
+    if kind == RELU:  # a loop of its own vectorises (see activate_train)
+        for r in range(z.shape[0]):
+            for u in range(z.shape[1]):
+                a = z[r, u] + b[u]
+                z[r, u] = 0.0 if a <= 0 else a
+        return
     for r in range(z.shape[0]):
         for u in range(z.shape[1]):
-            z[r, u] = _act(z[r, u], kind)
+            z[r, u] = _act(z[r, u] + b[u], kind)
 
 
 @njit(inline="always")
@@ -223,16 +254,29 @@ def _keep_scale(seed, r, u, threshold, scale):
 
 
 @njit(**_JIT)
-def activate_train(z, kind, threshold, scale, seed, deriv):
-    """In place, for training: z <- dropout(act(z)); deriv <- mask * act'(z).
+def activate_train(z, b, kind, threshold, scale, seed, deriv):
+    """In place, for training: z <- dropout(act(z + b)); deriv <- mask * act'(z + b).
 
     ``threshold`` is round(p * 2**32): a unit is dropped when its hash falls
     below it, and kept units are scaled by ``scale = 1 / (1 - p)``. The mask
     depends only on (seed, row, unit), never on thread scheduling.
     """
+    if kind == RELU:
+        # The same arithmetic in a loop of its own, without the dispatch on
+        # kind: LLVM turns its branches into selects and vectorises it. Half
+        # the signs are random, so the branchy loop mispredicted half the time
+        # and ran ten times slower.
+        for r in range(z.shape[0]):
+            for u in range(z.shape[1]):
+                a = z[r, u] + b[u]
+                a = 0.0 if a <= 0 else a  # NaN passes through
+                m = _keep_scale(seed, r, u, threshold, scale)
+                z[r, u] = a * m
+                deriv[r, u] = (1.0 if a > 0 else 0.0) * m
+        return
     for r in range(z.shape[0]):
         for u in range(z.shape[1]):
-            a = _act(z[r, u], kind)
+            a = _act(z[r, u] + b[u], kind)
             m = _keep_scale(seed, r, u, threshold, scale)
             z[r, u] = a * m
             deriv[r, u] = _act_grad(a, kind) * m
@@ -259,6 +303,65 @@ def step_seed(seed, step, layer):
     """Per-step, per-layer dropout seed."""
     s = _xxh32_pair(uint32(step & 0xFFFFFFFF), uint32(step >> 32), seed)
     return _xxh32_pair(uint32(layer), uint32(0), s)
+
+
+# --------------------------------------------------------------------------
+# losses: weighted mean loss and its gradient dL/dz in one pass
+# --------------------------------------------------------------------------
+# Each returns sum_r sw[r] * loss_r * inv_sw_sum, computed in float64, and
+# writes delta = dL/dz = (link(z) - Y) * sw[:, None] * inv_sw_sum (divided by
+# the number of outputs for the squared error).
+@njit(**_JIT)
+def softmax_cross_entropy(z, Y, sw, inv_sw_sum, delta):
+    total = 0.0
+    for r in range(z.shape[0]):
+        top = np.float64(z[r, 0])
+        for j in range(1, z.shape[1]):
+            top = max(top, np.float64(z[r, j]))
+        norm = 0.0
+        for j in range(z.shape[1]):
+            norm += np.exp(np.float64(z[r, j]) - top)
+        log_norm = top + np.log(norm)
+        weight = sw[r] * inv_sw_sum
+        row = 0.0
+        for j in range(z.shape[1]):
+            log_p = np.float64(z[r, j]) - log_norm
+            row -= Y[r, j] * log_p
+            delta[r, j] = (np.exp(log_p) - Y[r, j]) * weight
+        total += sw[r] * row
+    return total * inv_sw_sum
+
+
+@njit(**_JIT)
+def logistic_cross_entropy(z, Y, sw, inv_sw_sum, delta):
+    total = 0.0
+    for r in range(z.shape[0]):
+        weight = sw[r] * inv_sw_sum
+        row = 0.0
+        for j in range(z.shape[1]):
+            x = np.float64(z[r, j])
+            e = np.exp(-abs(x))
+            # -[y log s(x) + (1 - y) log(1 - s(x))] = softplus(x) - y x
+            row += max(x, 0.0) + np.log1p(e) - Y[r, j] * x
+            p = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+            delta[r, j] = (p - Y[r, j]) * weight
+        total += sw[r] * row
+    return total * inv_sw_sum
+
+
+@njit(**_JIT)
+def squared_error(z, Y, sw, inv_sw_sum, delta):
+    total = 0.0
+    n_out = z.shape[1]
+    for r in range(z.shape[0]):
+        weight = sw[r] * inv_sw_sum / n_out
+        row = 0.0
+        for j in range(n_out):
+            e = np.float64(z[r, j]) - Y[r, j]
+            row += e * e
+            delta[r, j] = e * weight
+        total += sw[r] * row
+    return 0.5 * total * inv_sw_sum / n_out
 
 
 # --------------------------------------------------------------------------

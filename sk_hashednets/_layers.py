@@ -91,15 +91,14 @@ class HashedWeights(WeightParametrization):
         self._codes = None
         self._table = None
         if cache:
-            code_dtype = np.int32 if 2 * self.n_stored <= 2**31 - 1 else np.int64
-            self._codes = np.empty(self.shape, dtype=code_dtype)
+            self._codes = np.empty(self.shape, dtype=_code_dtype(2 * self.n_stored))
             _kernels.hash_codes(self.n_stored, self.seed_h, self.seed_xi, self._codes)
 
     @staticmethod
     def workspace_bytes(n_in, n_out, n_stored, itemsize):
-        """The index cache, one int32 code per virtual weight (int64 past
-        2**30 buckets), and the signed table of 2 * n_stored weights."""
-        code = 4 if 2 * n_stored <= 2**31 - 1 else 8
+        """The index cache, one code per virtual weight, and the signed table
+        of 2 * n_stored weights."""
+        code = np.dtype(_code_dtype(2 * n_stored)).itemsize
         return n_in * n_out * code + 2 * n_stored * itemsize
 
     def _signed_table(self, dtype):
@@ -255,6 +254,14 @@ def _kept_edges(n_in, n_out, n_keep, seed):
     keys = keys.reshape(-1)
     # np.sort copies: a view would keep argpartition's n indices alive
     return np.sort(np.argpartition(keys, n_keep - 1)[:n_keep])
+
+
+def _code_dtype(n_codes):
+    """Smallest integer type for the index cache: the gather and the scatter
+    are memory bound, so 2-byte codes (up to 32768 buckets) make them faster."""
+    if n_codes <= 2**16:
+        return np.uint16
+    return np.int32 if n_codes <= 2**31 else np.int64
 
 
 #: method name -> parametrization of each layer

@@ -20,7 +20,12 @@ ACTIVATIONS = {
 # and the gradient dL/dz (the canonical link makes it ``out - y``)
 # --------------------------------------------------------------------------
 class Loss:
-    """Loss on the output layer's pre-activation ``z``."""
+    """Loss on the output layer's pre-activation ``z``.
+
+    ``value_and_delta`` is the training hot path; the losses below run it as
+    one fused kernel. A new loss only needs ``link`` and ``per_sample``: the
+    generic ``value_and_delta`` here derives the rest from them.
+    """
 
     out_activation = None
 
@@ -52,9 +57,7 @@ class SquaredError(Loss):
         return 0.5 * np.einsum("ij,ij->i", r, r) / Y.shape[1]
 
     def value_and_delta(self, z, Y, sw, sw_sum, delta):
-        loss = super().value_and_delta(z, Y, sw, sw_sum, delta)
-        delta /= Y.shape[1]
-        return loss
+        return _kernels.squared_error(z, Y, sw, 1.0 / sw_sum, delta)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -65,6 +68,9 @@ class SoftmaxCrossEntropy(Loss):
 
     def per_sample(self, z, Y):
         return -np.einsum("ij,ij->i", Y, log_softmax(z.astype(np.float64), axis=1))
+
+    def value_and_delta(self, z, Y, sw, sw_sum, delta):
+        return _kernels.softmax_cross_entropy(z, Y, sw, 1.0 / sw_sum, delta)
 
 
 class LogisticCrossEntropy(Loss):
@@ -79,6 +85,9 @@ class LogisticCrossEntropy(Loss):
         z = z.astype(np.float64)
         # -[y log s(z) + (1 - y) log(1 - s(z))] = softplus(z) - y z, stably
         return (np.logaddexp(0, z) - Y * z).sum(axis=1)
+
+    def value_and_delta(self, z, Y, sw, sw_sum, delta):
+        return _kernels.logistic_cross_entropy(z, Y, sw, 1.0 / sw_sum, delta)
 
 
 class Distillation(Loss):
@@ -137,9 +146,10 @@ def forward(layers, weights, biases, X, activation):
             layer.sparse_matmul(a, w, z)
         else:
             z = a @ layer.virtual(w)
-        z += b
         if idx < len(layers) - 1:
-            _kernels.activate(z, kind)
+            _kernels.bias_activate(z, b, kind)
+        else:
+            z += b
         a = z
     return a
 
@@ -228,12 +238,13 @@ class Trainer:
                 layer.sparse_matmul(a, weights[idx], z)
             else:
                 np.matmul(a, layer.virtual(weights[idx], out=self.V[idx]), out=z)
-            z += biases[idx]
             if idx < last:
                 seed = _kernels.step_seed(self.dropout_seed, step, idx + 1)
-                _kernels.activate_train(z, self.kind, threshold, scale, seed,
-                                        self.deriv[idx][:n])
+                _kernels.activate_train(z, biases[idx], self.kind, threshold, scale,
+                                        seed, self.deriv[idx][:n])
                 inputs.append(z)
+            else:
+                z += biases[idx]
             a = z
 
         sw_sum = swb.sum(dtype=np.float64)

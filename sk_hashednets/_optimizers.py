@@ -23,9 +23,11 @@ class MomentumSGD:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.power_t = power_t
-        self.velocities = [p * 0 for p in params]
+        self.velocities = None  # zeros, allocated by the first update
 
     def update(self, grads):
+        if self.velocities is None:
+            self.velocities = [p * 0 for p in self.params]
         for p, g, v in zip(self.params, grads, self.velocities):
             _kernels.momentum_step(p, g, v, p.dtype.type(self.learning_rate),
                                    p.dtype.type(self.momentum), self.nesterov)
@@ -53,11 +55,12 @@ class MomentumSGD:
                   flush=True)
         return False
 
-    def state(self):
-        """A copy of the mutable state, for rollback."""
-        return [v.copy() for v in self.velocities], self.learning_rate
+    def drop_velocities(self):
+        """Forget the momentum (it is as large as the model); the next update
+        starts from rest."""
+        self.velocities = None
 
-    def restore(self, state):
-        velocities, self.learning_rate = state
-        for v, saved in zip(self.velocities, velocities):
-            v[...] = saved
+    def _copy_velocities(self):
+        if self.velocities is None:
+            return None
+        return [v.copy() for v in self.velocities]

@@ -234,6 +234,32 @@ def test_partial_fit_classifier(small_digits):
         clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 11]))
 
 
+def test_fit_drops_the_momentum_partial_fit_keeps_it(small_digits):
+    """Velocities are as large as the buckets: a model returned by fit does not
+    hold them (its next fit starts from rest anyway), one updated by partial_fit
+    does, and the next partial_fit continues from them."""
+    X, y = small_digits
+
+    def fit_then_partial_fit():
+        clf = HashedMLPClassifier(hidden_layer_sizes=(20,), max_iter=3, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        assert clf._optimizer.velocities is None
+        clf.partial_fit(X, y)
+        return clf
+
+    clf, at_rest = fit_then_partial_fit(), fit_then_partial_fit()
+    assert [v.size for v in clf._optimizer.velocities] == [
+        p.size for p in clf.buckets_ + clf.intercepts_]
+    assert any(np.any(v != 0) for v in clf._optimizer.velocities)
+    np.testing.assert_array_equal(clf.buckets_[0], at_rest.buckets_[0])
+    at_rest._optimizer.drop_velocities()
+    clf.partial_fit(X, y)
+    at_rest.partial_fit(X, y)
+    assert not np.array_equal(clf.buckets_[0], at_rest.buckets_[0])
+
+
 def test_partial_fit_regressor_keeps_target_scaling():
     X, y = make_friedman1(n_samples=400, random_state=0)
     reg = HashedMLPRegressor(hidden_layer_sizes=(32,), random_state=0)

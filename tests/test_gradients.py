@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sk_hashednets._layers import METHODS, make_layer, plan_layers
-from sk_hashednets._network import LOSSES, Trainer
+from sk_hashednets._network import LOSSES, Loss, Trainer
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
 
@@ -140,3 +140,65 @@ def test_full_budget_layer_is_a_dense_layer():
     grad = np.empty(K)
     layer.grad(G, w, grad)
     np.testing.assert_allclose(grad[buckets] * signs, G.ravel())
+
+
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_loss_kernels_match_their_definition(out_activation, dtype):
+    """Each loss's fused value_and_delta equals the generic one derived from
+    its link and per-sample loss, including on large logits."""
+    X, Y, sw = make_problem(out_activation, n_samples=20, n_outputs=4)
+    z = (np.random.RandomState(1).randn(20, 4) * 5).astype(dtype)
+    z[0] = [60.0, -60.0, 0.0, 1e-3]  # saturated units
+    Y, sw = Y.astype(dtype), sw.astype(dtype)
+    loss = LOSSES[out_activation]()
+    fused, generic = np.empty_like(z), np.empty_like(z)
+    value = loss.value_and_delta(z, Y, sw, sw.sum(dtype=np.float64), fused)
+    expected = Loss.value_and_delta(loss, z, Y, sw, sw.sum(dtype=np.float64), generic)
+    if out_activation == "identity":
+        generic /= Y.shape[1]  # the generic form leaves the 1 / n_outputs out
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(expected, rel=rtol)
+    np.testing.assert_allclose(fused, generic, rtol=rtol, atol=rtol * 1e-2)
+
+
+NUMPY_ACTIVATIONS = {
+    "identity": (lambda v: v, lambda a: np.ones_like(a)),
+    "relu": (lambda v: np.maximum(v, 0), lambda a: (a > 0).astype(a.dtype)),
+    "tanh": (np.tanh, lambda a: 1 - a * a),
+    "logistic": (lambda v: 1 / (1 + np.exp(-v)), lambda a: a * (1 - a)),
+}
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("p", [0.0, 0.3])
+def test_activation_kernels_match_numpy(activation, p):
+    """activate_train (bias, activation, dropout mask, derivative) and
+    bias_activate against NumPy, with the mask rebuilt from the hash."""
+    from sk_hashednets import _kernels
+    from sk_hashednets._network import ACTIVATIONS as CODES
+    from sk_hashednets._network import _dropout_constants
+
+    rng = np.random.RandomState(0)
+    z = rng.randn(13, 40)
+    b = rng.randn(40)
+    z[0, 0] = np.nan
+    act, grad = NUMPY_ACTIVATIONS[activation]
+    threshold, scale = _dropout_constants(p)
+    seed = np.uint32(12345)
+    rows, units = np.meshgrid(np.arange(13), np.arange(40), indexing="ij")
+    hashes = np.empty(z.size, np.uint32)
+    _kernels.xxh32_pairs(rows.ravel().astype(np.uint32),
+                         units.ravel().astype(np.uint32), seed, hashes)
+    mask = np.where(hashes.reshape(z.shape) >= threshold, scale, 0.0)
+    a = act(z + b)
+    with np.errstate(invalid="ignore"):
+        expected_z, expected_deriv = a * mask, grad(a) * mask
+    out, deriv = z.copy(), np.empty_like(z)
+    _kernels.activate_train(out, b, CODES[activation], threshold, scale, seed, deriv)
+    np.testing.assert_allclose(out, expected_z, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(deriv[1:], expected_deriv[1:], rtol=1e-12, atol=0)
+    assert np.isnan(out[0, 0])  # a NaN is never hidden by the activation
+    out = z.copy()
+    _kernels.bias_activate(out, b, CODES[activation])
+    np.testing.assert_allclose(out, a, rtol=1e-12, atol=0)

@@ -1,0 +1,70 @@
+"""The benchmark's peers compute what they claim to, so its ratios compare like
+with like (timings themselves belong in benchmarks/, never in tests)."""
+
+import sys
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from sk_hashednets import _kernels
+from sk_hashednets._layers import HashedWeights
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import peers  # noqa: E402
+import threaded_kernels  # noqa: E402
+
+
+@pytest.mark.parametrize("K", [50, 70_000])  # uint16 and int32 codes
+def test_chunked_two_thread_kernels_are_deterministic(K):
+    rng = np.random.default_rng(0)
+    layer = HashedWeights(300, 250, K, np.array([5, 9], np.uint32), cache=True)
+    w = rng.standard_normal(K)
+    G = rng.standard_normal((300, 250))
+    table = np.empty(2 * K)
+    _kernels.signed_table(w, table)
+    expected_V = layer.virtual(w)
+    expected_grad = np.empty(K)
+    layer.grad(G, w, expected_grad)
+    saved = numba.get_num_threads()
+    results = []
+    try:
+        for n_threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(n_threads)
+            V, grad = np.empty_like(G), np.empty(K)
+            threaded_kernels.gather(table, layer._codes, V)
+            threaded_kernels.scatter(G, layer._codes,
+                                     np.empty((threaded_kernels.N_CHUNKS, 2 * K)), grad)
+            results.append((V, grad))
+    finally:
+        numba.set_num_threads(saved)
+    np.testing.assert_array_equal(results[0][0], expected_V)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][1], expected_grad, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_floor_learns():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    X = (rng.standard_normal((600, 20)) + 3 * np.eye(3, 20)[y]).astype(np.float32)
+    Y = peers.one_hot(y, 3)
+    first = peers.numpy_dense_epoch(X, Y, (16,), 10)
+    assert np.isfinite(first) and first < 0.7 * np.log(3)  # well below chance
+    # eight passes over the data, as one long epoch, end much lower
+    longer = peers.numpy_dense_epoch(np.tile(X, (8, 1)), np.tile(Y, (8, 1)), (16,), 10)
+    assert longer < 0.5 * first
+
+
+def test_torch_peer_uses_the_same_virtual_matrix():
+    torch = pytest.importorskip("torch")
+    model = peers.torch_hashed_mlp(30, (20,), 4, 1 / 8)
+    for module, (n_in, n_out) in zip([model[0], model[2]], [(30, 20), (20, 4)]):
+        w = module.weight.detach().numpy().astype(np.float64)
+        seeds = np.array([7, 11], np.uint32) + (module is model[2])
+        expected = HashedWeights(n_in, n_out, len(w), seeds).virtual(w)
+        with torch.no_grad():
+            virtual = (module.weight[module.index] * module.sign).numpy()
+        np.testing.assert_allclose(virtual, expected, rtol=1e-6)
