@@ -97,23 +97,17 @@ def md_table(header, rows):
 
 
 def load_workload(n_samples, n_features=784, n_classes=10):
-    """Fashion-MNIST when its loader exists and works, else random float32 data."""
-    from sk_hashednets import datasets
+    """Fashion-MNIST's training images when installed, else random float32 data."""
+    from sk_hashednets.datasets import load_fashion_mnist
 
-    loader = getattr(datasets, "load_fashion_mnist", None)
-    note = "random float32 data (sk_hashednets.datasets has no load_fashion_mnist)"
-    if loader is not None:
-        try:
-            out = loader()
-            X, y = out[0], out[-1] if len(out) == 2 else out[2]
-            X = np.ascontiguousarray(X, dtype=np.float32)
-            if X.max() > 1:
-                X /= 255.0
-            reps = -(-n_samples // X.shape[0])
-            X, y = np.tile(X, (reps, 1))[:n_samples], np.tile(y, reps)[:n_samples]
-            return X, np.asarray(y), f"Fashion-MNIST ({X.shape[0]} rows)"
-        except Exception as exc:  # not installed, no network, ...: say why
-            note = f"random float32 data (Fashion-MNIST unavailable: {exc})"
+    try:
+        X, y = load_fashion_mnist()[:2]  # float32 in [0, 1]
+    except (OSError, ValueError) as exc:  # not installed or corrupt: say why
+        note = f"random float32 data (Fashion-MNIST unavailable: {exc})"
+    else:
+        reps = -(-n_samples // X.shape[0])
+        X, y = np.tile(X, (reps, 1))[:n_samples], np.tile(y, reps)[:n_samples]
+        return X, y, f"Fashion-MNIST ({X.shape[0]} rows)"
     rng = np.random.default_rng(0)
     X = rng.random((n_samples, n_features), dtype=np.float32)
     y = rng.integers(0, n_classes, n_samples)

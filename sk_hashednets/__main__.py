@@ -93,8 +93,9 @@ def main(argv=None):
         seconds = time.perf_counter() - tic
         accuracy = model.score(X_test, y_test)
         label = str(Fraction(compression).limit_denominator(1 << 20))
-        print(f"{label:>11}  {clf.n_stored_params_:>13,}  {clf.n_virtual_params_:>14,}  "
-              f"{len(pickle.dumps(clf)):>13,}  {accuracy:>13.4f}  {seconds:>11.2f}")
+        print(f"{label:>11}  {clf.n_stored_params_:>13,}  "
+              f"{clf.n_virtual_params_:>14,}  {len(pickle.dumps(clf)):>13,}  "
+              f"{accuracy:>13.4f}  {seconds:>11.2f}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""BaseHashedMLP: parameters, validation, and the epoch loop shared by both estimators."""
+"""BaseHashedMLP: parameters, validation, and the epoch loop of both estimators."""
 
 import copy
 import inspect
@@ -36,6 +36,9 @@ STATE_FORMAT = 1
 #: only acts on badly scaled input, where it turns a blow-up into slow progress
 #: and a warning.
 MAX_GRAD_NORM = 10.0
+# warnings raised in the epoch loop point at the user's fit call: the loop, _fit,
+# fit and scikit-learn's _fit_context wrapper lie in between
+_USER_FRAME = 5
 
 
 class DivergenceError(ValueError):
@@ -294,7 +297,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             weights = state.pop("buckets_")
             biases = state.pop("intercepts_")
             state["_packed_params"] = np.concatenate(weights + biases)
-            state["_packed_sizes"] = [w.size for w in weights] + [b.size for b in biases]
+            state["_packed_sizes"] = [a.size for a in weights + biases]
         state["_sk_hashednets_state_format"] = STATE_FORMAT
         state["_sk_hashednets_version"] = __version__
         return state
@@ -517,7 +520,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         if self.batch_size > n_samples:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
-                "going to be clipped"
+                "going to be clipped", stacklevel=_USER_FRAME + 1,
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
@@ -620,7 +623,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     warnings.warn(
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                         "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
+                        ConvergenceWarning, stacklevel=_USER_FRAME,
                     )
             committed = state
             if n_clipped:
@@ -630,10 +633,10 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     "input features are probably not standardized (put a "
                     f"StandardScaler before {type(self).__name__}), or "
                     f"learning_rate_init={self.learning_rate_init} is too large.",
-                    UserWarning,
+                    UserWarning, stacklevel=_USER_FRAME,
                 )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=_USER_FRAME)
             committed = state
         except DivergenceError as exc:
             error = exc
@@ -645,7 +648,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         kept = committed["n_iter_"] > self._n_iter_before(incremental)
         if error is None or kept:
             self._commit(committed)
-            if not incremental:  # fit restarts its momentum; only partial_fit resumes it
+            if not incremental:  # fit starts from rest; only partial_fit resumes
                 self._optimizer.drop_velocities()
         if error is not None:
             raise DivergenceError(self._divergence_message(error, state, kept))

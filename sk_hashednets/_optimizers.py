@@ -51,8 +51,7 @@ class MomentumSGD:
             return True
         self.learning_rate /= 5.0
         if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate,
-                  flush=True)
+            print(f"{msg} Setting learning rate to {self.learning_rate:f}", flush=True)
         return False
 
     def drop_velocities(self):

@@ -41,7 +41,8 @@ def read_idx(path):
     header = 4 + 4 * ndim
     if len(data) < header:
         raise ValueError(f"{path} is truncated: its IDX header is incomplete.")
-    shape = tuple(int.from_bytes(data[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * k: 8 + 4 * k], "big")
+                  for k in range(ndim))
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
         raise ValueError(

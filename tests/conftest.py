@@ -1,3 +1,5 @@
+import gzip
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -22,3 +24,27 @@ def small_digits():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+def write_idx(path, array, compress=True):
+    """Write ``array`` (uint8 or int32) as an IDX file, gzipped or plain."""
+    codes = {np.uint8: 0x08, np.int32: 0x0C}
+    header = bytes([0, 0, codes[array.dtype.type], array.ndim])
+    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(data)
+
+
+def write_fashion_mnist(folder, n_train, n_test, seed=0):
+    """Random images and labels in Fashion-MNIST's four files (the training
+    files gzipped, the test files plain: the loader reads both)."""
+    rng = np.random.RandomState(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        compress = prefix == "train"
+        suffix = ".gz" if compress else ""
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}",
+                  rng.randint(0, 256, (n, 28, 28)).astype(np.uint8), compress)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}",
+                  rng.randint(0, 10, n).astype(np.uint8), compress)
+    return folder

@@ -1,34 +1,18 @@
 """Fashion-MNIST loading from IDX files written by the tests themselves."""
 
-import gzip
 import re
 
 import numpy as np
 import pytest
+from conftest import write_fashion_mnist, write_idx
 
 from sk_hashednets import datasets
 from sk_hashednets.datasets import load_fashion_mnist, read_idx
 
 
-def write_idx(path, array, compress=True):
-    codes = {np.uint8: 0x08, np.int32: 0x0C}
-    header = bytes([0, 0, codes[array.dtype.type], array.ndim])
-    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    (gzip.open if compress else open)(path, "wb").write(data)
-
-
 @pytest.fixture
 def fashion_dir(tmp_path):
-    rng = np.random.RandomState(0)
-    for prefix, n in (("train", 12), ("t10k", 5)):
-        compress = prefix == "train"  # both gzipped and plain files are read
-        suffix = ".gz" if compress else ""
-        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte{suffix}",
-                  rng.randint(0, 256, (n, 28, 28)).astype(np.uint8), compress)
-        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte{suffix}",
-                  rng.randint(0, 10, n).astype(np.uint8), compress)
-    return tmp_path
+    return write_fashion_mnist(tmp_path, n_train=12, n_test=5)
 
 
 def test_loads_small_idx_files(fashion_dir):
@@ -37,10 +21,12 @@ def test_loads_small_idx_files(fashion_dir):
     assert X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() <= 1
     raw = read_idx(fashion_dir / "train-images-idx3-ubyte.gz")
     np.testing.assert_array_equal(X_train, raw.reshape(12, -1) / np.float32(255))
-    np.testing.assert_array_equal(y_test, read_idx(fashion_dir / "t10k-labels-idx1-ubyte"))
+    labels = read_idx(fashion_dir / "t10k-labels-idx1-ubyte")
+    np.testing.assert_array_equal(y_test, labels)
 
 
-def test_environment_variable_and_precedence(fashion_dir, tmp_path_factory, monkeypatch):
+def test_environment_variable_and_precedence(fashion_dir, tmp_path_factory,
+                                             monkeypatch):
     monkeypatch.setenv(datasets.FASHION_MNIST_ENV, str(fashion_dir))
     assert load_fashion_mnist()[0].shape == (12, 784)
     empty = tmp_path_factory.mktemp("empty")

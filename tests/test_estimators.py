@@ -15,8 +15,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets import _network
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _network
 
 # ---------------------------------------------------------------------------
 # the headline numbers
@@ -37,8 +36,8 @@ def test_digits_accuracy_with_defaults(digits_split, compression, minimum):
 
 def test_grid_search_over_compression_in_parallel(digits_split):
     X_train, X_test, y_train, y_test = digits_split
-    pipe = make_pipeline(StandardScaler(),
-                         HashedMLPClassifier(hidden_layer_sizes=(1000,), random_state=0))
+    clf = HashedMLPClassifier(hidden_layer_sizes=(1000,), random_state=0)
+    pipe = make_pipeline(StandardScaler(), clf)
     search = GridSearchCV(pipe, {"hashedmlpclassifier__compression": [1 / 8, 1 / 64]},
                           cv=3, n_jobs=2)
     search.fit(X_train, y_train)

@@ -37,7 +37,8 @@ def test_n_stored_params_is_exact(small_digits, method):
     state = clf.__getstate__()
     assert state["_packed_params"].size == counted
     arrays = [v for v in state.values() if isinstance(v, np.ndarray)]
-    assert sum(a.size for a in arrays) == counted + clf.hash_seeds_.size + len(clf.classes_)
+    seeds_and_classes = clf.hash_seeds_.size + len(clf.classes_)
+    assert sum(a.size for a in arrays) == counted + seeds_and_classes
     # every method stores what the hashed network stores, give or take rounding
     hashed = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(100, 50),
                                              compression=1 / 8, max_iter=1,
@@ -95,7 +96,8 @@ def test_shrunk_is_a_smaller_dense_network(small_digits):
                                           random_state=0), X, y)
     width = len(clf.intercepts_[0])
     assert width < 200
-    assert clf.n_stored_params_ == clf.n_virtual_params_ == 64 * width + width * 10 + width + 10
+    dense = 64 * width + width * 10 + width + 10
+    assert clf.n_stored_params_ == clf.n_virtual_params_ == dense
     assert clf.score(X, y) > 0.8
 
 

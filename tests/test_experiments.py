@@ -1,0 +1,72 @@
+"""The experiments command: storage held fixed, resumable runs, honest report."""
+
+import json
+
+import pytest
+from conftest import write_fashion_mnist
+
+from sk_hashednets import experiments
+
+DENSE_50 = 784 * 50 + 50 * 10 + 50 + 10  # a dense 784-50-10 network's parameters
+
+
+@pytest.fixture
+def small_fashion(tmp_path):
+    (tmp_path / "data").mkdir()
+    return write_fashion_mnist(tmp_path / "data", n_train=100, n_test=20)
+
+
+def test_expansion_runs_at_fixed_storage_resumes_and_reports(small_fashion, tmp_path,
+                                                             monkeypatch):
+    out = tmp_path / "docs"
+    argv = ["expansion", "--epochs", "2", "--patience", "2",
+            "--data", str(small_fashion), "--out", str(out)]
+    assert experiments.main(argv) == 0
+    runs = json.loads((out / "expansion.json").read_text())["runs"]
+    assert list(runs) == [f"x{f}" for f in experiments.EXPANSIONS]
+    assert {r["stored_params"] for r in runs.values()} == {DENSE_50}
+    virtual = [r["virtual_params"] for r in runs.values()]
+    assert virtual == sorted(virtual) and virtual[-1] > 30 * virtual[0]
+    assert [r["hidden_widths"] for r in runs.values()] == [
+        [50 * f] for f in experiments.EXPANSIONS]
+    report = (out / "RESULTS.md").read_text()
+    assert ("python -m sk_hashednets.experiments expansion --epochs 2 --patience 2 "
+            "--train-size 60000 --learning-rate 0.03 --seed 0") in report
+    assert (out / "expansion.png").stat().st_size > 0
+    assert "Expansion at fixed storage: the error goes from" in report
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored run was trained again")
+
+    monkeypatch.setattr(experiments, "fit_and_score", no_training)
+    assert experiments.main(argv) == 0  # every run is read back from the JSON file
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    code = experiments.main(["table1", "--data", str(tmp_path), "--out",
+                             str(tmp_path / "docs")])
+    assert code == 2
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
+
+
+def test_ties_are_differences_within_two_standard_errors():
+    # two standard errors of a difference of two 15% errors on 10,000 images: 1.0
+    assert experiments._versus(0.150, 0.159) == "ties"
+    assert experiments._versus(0.150, 0.162) == "beats"
+    assert experiments._versus(0.162, 0.150) == "loses to"
+
+
+def test_claims_are_computed_from_the_runs():
+    def run(error):
+        return {"test_error": error}
+
+    table1 = {"1x1000 1/64 hashing": run(0.20), "1x1000 1/64 low_rank": run(0.35),
+              "1x1000 1/64 random_edges": run(0.201), "1x1000 1/64 shrunk": run(0.18),
+              "1x1000 1/64 hashing+teacher": run(0.17)}
+    expansion = {"x1": run(0.20), "x2": run(0.18), "x4": run(0.19), "x8": run(0.15)}
+    text = experiments._claims_section({"table1": table1, "expansion": expansion})
+    row = next(line for line in text.splitlines() if line.startswith("| 1x1000 | 1/64"))
+    assert row == ("| 1x1000 | 1/64 | 20.00 | beats (35.00) | ties (20.10) | "
+                   "loses to (18.00) |")
+    assert "17.00% with the teacher against 20.00% without: it beats" in text
+    assert "lowest at x8; it rises from x2 to x4. x8 against x1: beats." in text
