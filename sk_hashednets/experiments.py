@@ -5,7 +5,8 @@ file instead of being trained again):
 
 * ``table1``: test error of a 784-1000-10 and a 784-1000-1000-1000-10 network
   at compression 1/8 and 1/64, for every method and for hashing distilled from
-  a teacher (the same architecture at compression 1);
+  a teacher (the dense network of the same architecture: ``method="shrunk"``
+  at compression 1 stores every weight);
 * ``expansion``: the storage of a dense 784-50-10 network, spread over hashed
   networks whose hidden layer is 1, 2, 4, ..., 32 times wider;
 * ``compression``: test error against compression (1 down to 1/64) for every
@@ -137,7 +138,7 @@ def run_table1(args, data):
                    if f"{arch} {frac(c)} hashing+teacher" not in runs.runs]
         if pending:  # models are not stored: train the teacher when it is needed
             teacher = runs.run(f"{arch} teacher", data, hidden_layer_sizes=hidden,
-                               compression=1.0, **recipe(args))
+                               method="shrunk", compression=1.0, **recipe(args))
             for compression in pending:
                 runs.run(f"{arch} {frac(compression)} hashing+teacher", data,
                          teacher=teacher, hidden_layer_sizes=hidden,
@@ -290,7 +291,7 @@ def _table1_section(runs, settings, out):
     for arch in ARCHITECTURES:
         teacher = runs.get(f"{arch} teacher")
         if teacher:
-            lines.append(f"\nTeacher for {arch} (compression 1): "
+            lines.append(f"\nTeacher for {arch} (the dense network): "
                          f"{100 * teacher['test_error']:.2f}% test error.")
     lines.append("\nStored parameters (buckets or factors plus biases) per run:\n")
     lines.append("| run | stored | hidden widths | best epoch / run | minutes |")
