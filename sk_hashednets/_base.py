@@ -627,12 +627,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     )
             committed = state
             if n_clipped:
+                n_steps = state["_step"] - first_step
+                advice = (  # a rare large batch gradient is no sign of bad scaling
+                    "The input features are probably not standardized (put a "
+                    f"StandardScaler before {type(self).__name__}), or "
+                    f"learning_rate_init={self.learning_rate_init} is too large."
+                    if n_clipped > 0.01 * n_steps else
+                    "Clipping that rare changes little; if it recurs, lower "
+                    f"learning_rate_init (currently {self.learning_rate_init}).")
                 warnings.warn(
                     f"The gradient norm exceeded {MAX_GRAD_NORM:g} and was clipped "
-                    f"in {n_clipped} of {state['_step'] - first_step} steps. The "
-                    "input features are probably not standardized (put a "
-                    f"StandardScaler before {type(self).__name__}), or "
-                    f"learning_rate_init={self.learning_rate_init} is too large.",
+                    f"in {n_clipped} of {n_steps} steps. {advice}",
                     UserWarning, stacklevel=_USER_FRAME,
                 )
         except KeyboardInterrupt:

@@ -45,6 +45,8 @@ ARCHITECTURES = {"1x1000": (1000,), "3x1000": (1000, 1000, 1000)}
 COMPRESSIONS = (1.0, 1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
 EXPANSIONS = (1, 2, 4, 8, 16, 32)
 BASE_WIDTH = 50
+#: The learning rate the sweep chose (docs/RESULTS.md), the default of every run.
+LEARNING_RATE = 0.03
 
 
 def recipe(args):
@@ -146,11 +148,15 @@ def run_table1(args, data):
     return runs
 
 
-def expansion_buckets(width):
-    """Per-layer buckets holding a dense 784-50-10 network's storage."""
-    total = 784 * BASE_WIDTH + BASE_WIDTH * 10 + BASE_WIDTH + 10
-    out_buckets = BASE_WIDTH * 10
-    return [total - out_buckets - width - 10, out_buckets]
+def expansion_buckets(width, n_features=784, n_classes=10, base_width=BASE_WIDTH):
+    """Per-layer buckets of a hashed n_features-width-n_classes network that
+    stores exactly what a dense n_features-base_width-n_classes network does
+    (784-50-10 by default): the output layer keeps the dense one's weights and
+    the first layer gets what the wider hidden biases leave."""
+    total = (n_features * base_width + base_width * n_classes
+             + base_width + n_classes)
+    out_buckets = base_width * n_classes
+    return [total - out_buckets - width - n_classes, out_buckets]
 
 
 def run_expansion(args, data):
@@ -480,7 +486,7 @@ def main(argv=None):
                         help="stop after this many epochs without validation gain")
     parser.add_argument("--train-size", type=int, default=60000,
                         help="training images to use (default: all 60,000)")
-    parser.add_argument("--learning-rate", type=float, default=0.03,
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
                         help="default: the sweep's choice (see docs/RESULTS.md)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None,

@@ -377,6 +377,19 @@ def test_unscaled_input_warns_instead_of_exploding():
         HashedMLPRegressor(max_iter=20).fit(X, y)
 
 
+def test_rare_clipping_warns_without_blaming_the_scaling():
+    """One clipped step in many is no sign of unscaled input: the warning says so."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12000, 5))
+    y = (X[:, 0] > 0).astype(int)
+    X[17] *= 1e3  # one huge row: the batch holding it clips, no other does
+    with pytest.warns(UserWarning, match=r"clipped in 1 of 120 steps\. Clipping that "
+                      r"rare changes little") as record:
+        HashedMLPClassifier(hidden_layer_sizes=(8,), batch_size=100, max_iter=1,
+                            shuffle=False, random_state=0).fit(X, y)
+    assert not any("StandardScaler" in str(w.message) for w in record)
+
+
 def test_sparse_input_matches_dense(small_digits):
     X, y = small_digits
     X = np.where(np.abs(X) > 0.5, X, 0.0)

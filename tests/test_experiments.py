@@ -2,10 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 from conftest import write_fashion_mnist
+from sklearn.exceptions import ConvergenceWarning
 
-from sk_hashednets import experiments
+from sk_hashednets import HashedMLPClassifier, experiments
 
 DENSE_50 = 784 * 50 + 50 * 10 + 50 + 10  # a dense 784-50-10 network's parameters
 
@@ -40,6 +42,22 @@ def test_expansion_runs_at_fixed_storage_resumes_and_reports(small_fashion, tmp_
 
     monkeypatch.setattr(experiments, "fit_and_score", no_training)
     assert experiments.main(argv) == 0  # every run is read back from the JSON file
+
+
+@pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
+@pytest.mark.parametrize("factor", [1, 2, 8])
+def test_expansion_buckets_fit_other_input_and_class_counts(factor):
+    """The notebooks hold a small dense network's storage on digits too."""
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 12), np.arange(60) % 3
+    base = 4
+    width = base * factor
+    net = HashedMLPClassifier(
+        hidden_layer_sizes=(width,), max_iter=1,
+        n_buckets=experiments.expansion_buckets(width, n_features=12, n_classes=3,
+                                                base_width=base)).fit(X, y)
+    assert net.n_stored_params_ == 12 * base + base + base * 3 + 3
+    assert net.n_virtual_params_ == 12 * width + width + width * 3 + 3
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
