@@ -198,6 +198,57 @@ def run_sweep(args, data):
     return runs
 
 
+def method_rates(sweep):
+    """Each method's own rate: the sweep's rate with its lowest mean validation
+    error over compression 1/8 and 1/64 (every method chooses from the same
+    rates, on validation data only)."""
+    rates = {}
+    for method in METHODS:
+        errors = {rate: np.mean([sweep[f"{rate} {c} {method}"]["best_validation_error"]
+                                 for c in ("1/8", "1/64")])
+                  for rate in SWEEP_RATES
+                  if all(f"{rate} {c} {method}" in sweep for c in ("1/8", "1/64"))}
+        if not errors:
+            raise ValueError(f"The sweep has no complete runs of method={method!r}; "
+                             "run the sweep experiment first.")
+        rates[method] = float(min(errors, key=errors.get))
+    return rates
+
+
+def tuned_rates(args):
+    sweep = args.out / "sweep.json"
+    if not sweep.exists():
+        raise FileNotFoundError(f"{sweep} not found: the tuned experiment takes "
+                                "each method's rate from the sweep; run it first.")
+    return method_rates(json.loads(sweep.read_text())["runs"])
+
+
+def run_tuned(args, data):
+    """Table 1's one-hidden-layer rows, every method at its own rate from the
+    sweep (docs/sweep.json) instead of the rate shared by all."""
+    rates = tuned_rates(args)
+    params = {k: v for k, v in settings(args).items() if k != "learning_rate"}
+    runs = Runs(args.out / "tuned.json", {**params, "rates": rates})
+
+    def fit(key, method, rate, **kwargs):
+        return runs.run(key, data, hidden_layer_sizes=(1000,), method=method,
+                        **{**recipe(args), "learning_rate_init": rate, **kwargs})
+
+    for compression in (1 / 8, 1 / 64):
+        for method in METHODS:
+            if f"1x1000 {frac(compression)} {method}" not in runs.runs:
+                fit(f"1x1000 {frac(compression)} {method}", method, rates[method],
+                    compression=compression)
+    pending = [c for c in (1 / 8, 1 / 64)
+               if f"1x1000 {frac(c)} hashing+teacher" not in runs.runs]
+    if pending:
+        teacher = fit("1x1000 teacher", "shrunk", rates["shrunk"], compression=1.0)
+        for compression in pending:
+            fit(f"1x1000 {frac(compression)} hashing+teacher", "hashing",
+                rates["hashing"], compression=compression, teacher=teacher)
+    return runs
+
+
 def settings(args):
     return {"epochs": args.epochs, "train_size": args.train_size,
             "patience": args.patience, "learning_rate": args.learning_rate,
@@ -224,6 +275,7 @@ def write_report(args):
     for name, writer in (("sweep", _sweep_section),
                          ("table1", _table1_section),
                          ("compression", _compression_section),
+                         ("tuned", _tuned_section),
                          ("expansion", _expansion_section)):
         path = out / f"{name}.json"
         if path.exists():
@@ -241,8 +293,10 @@ def write_report(args):
 def _command(name, settings):
     return (f"python -m sk_hashednets.experiments {name} --epochs "
             f"{settings['epochs']} --patience {settings['patience']} --train-size "
-            f"{settings['train_size']} --learning-rate {settings['learning_rate']} "
-            f"--seed {settings['seed']}")
+            f"{settings['train_size']} "
+            + (f"--learning-rate {settings['learning_rate']} "
+               if "learning_rate" in settings else "")
+            + f"--seed {settings['seed']}")
 
 
 def _wall_time(runs):
@@ -306,6 +360,30 @@ def _table1_section(runs, settings, out):
         lines.append(f"| {key} | {run['stored_params']:,} | {run['hidden_widths']} | "
                      f"{run['best_epoch']} / {run['epochs_run']} | "
                      f"{run['seconds'] / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _tuned_section(runs, settings, out):
+    rates = settings["rates"]
+    lines = ["## Table 1 with each method at its own rate\n",
+             f"Command: `{_command('tuned', settings)}`; {_wall_time(runs)}.\n",
+             "The tables above share one rate among all methods. Here each method "
+             "takes the rate of the sweep with its lowest mean validation error "
+             "over 1/8 and 1/64 (the teacher the rate of the dense network, "
+             "`shrunk`, and distillation the rate of hashing). Every method "
+             "chooses from the same four rates on validation data, so none is "
+             "tuned more than another; the table shows how much the comparison "
+             "depends on the rate. Test error (%), 784-1000-10:\n",
+             "| method | rate | 1/8 | 1/64 |", "| --- | --- | --- | --- |"]
+    for method in (*METHODS, "hashing+teacher"):
+        rate = rates["hashing" if method == "hashing+teacher" else method]
+        cells = ["–" if f"1x1000 {c} {method}" not in runs
+                 else f"{100 * runs[f'1x1000 {c} {method}']['test_error']:.2f}"
+                 for c in ("1/8", "1/64")]
+        lines.append(f"| {NAMES[method]} | {rate} | " + " | ".join(cells) + " |")
+    if "1x1000 teacher" in runs:
+        lines.append(f"\nTeacher (the dense network, rate {rates['shrunk']}): "
+                     f"{100 * runs['1x1000 teacher']['test_error']:.2f}% test error.")
     return "\n".join(lines) + "\n"
 
 
@@ -404,35 +482,34 @@ def _claims_section(stored):
              "errors of their difference, `2 * sqrt((e1 (1 - e1) + e2 (1 - e2)) / "
              "10000)` (about 0.9 points at 15% error); a single seed per run, so "
              "ties are not resolved either way.\n"]
-    table1 = stored.get("table1", {})
-    if table1:
+    # (label, runs, network) of every Table 1 row that exists
+    sources = [(f"{arch}{suffix}", stored.get(name, {}), arch)
+               for name, suffix, archs in (("table1", "", ARCHITECTURES),
+                                           ("tuned", ", own rates", ("1x1000",)))
+               for arch in archs]
+    rows, notes = [], []
+    for label, runs, arch in sources:
+        for c in ("1/8", "1/64"):
+            hashed = runs.get(f"{arch} {c} hashing")
+            if hashed is None:
+                continue
+            cells = ["–" if runs.get(f"{arch} {c} {m}") is None
+                     else _cell(hashed, runs[f"{arch} {c} {m}"])
+                     for m in METHODS if m != "hashing"]
+            rows.append(f"| {label} | {c} | {100 * hashed['test_error']:.2f} | "
+                        + " | ".join(cells) + " |")
+            taught = runs.get(f"{arch} {c} hashing+teacher")
+            if taught:
+                notes.append(
+                    f"- Dark knowledge, {label} at {c}: "
+                    f"{100 * taught['test_error']:.2f}% with the teacher against "
+                    f"{100 * hashed['test_error']:.2f}% without: it "
+                    f"{_versus(taught['test_error'], hashed['test_error'])} "
+                    "plain hashing.")
+    if rows:
         lines += ["| network | compression | HashedNets | " + " | ".join(
             f"vs {NAMES[m]}" for m in METHODS if m != "hashing") + " |",
-            "|" + " --- |" * (2 + len(METHODS))]
-        for arch in ARCHITECTURES:
-            for c in ("1/8", "1/64"):
-                hashed = table1.get(f"{arch} {c} hashing")
-                if hashed is None:
-                    continue
-                cells = []
-                for m in METHODS:
-                    other = table1.get(f"{arch} {c} {m}")
-                    if m != "hashing":
-                        cells.append("–" if other is None else _cell(hashed, other))
-                lines.append(f"| {arch} | {c} | {100 * hashed['test_error']:.2f} | "
-                             + " | ".join(cells) + " |")
-        lines.append("")
-        for arch in ARCHITECTURES:
-            for c in ("1/8", "1/64"):
-                plain = table1.get(f"{arch} {c} hashing")
-                taught = table1.get(f"{arch} {c} hashing+teacher")
-                if plain and taught:
-                    lines.append(
-                        f"- Dark knowledge, {arch} at {c}: "
-                        f"{100 * taught['test_error']:.2f}% with the teacher against "
-                        f"{100 * plain['test_error']:.2f}% without: it "
-                        f"{_versus(taught['test_error'], plain['test_error'])} "
-                        "plain hashing.")
+            "|" + " --- |" * (2 + len(METHODS)), *rows, "", *notes]
     expansion = stored.get("expansion", {})
     factors = [f for f in EXPANSIONS if f"x{f}" in expansion]
     if len(factors) > 1:
@@ -480,7 +557,7 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("experiment", nargs="+",
                         choices=["sweep", "table1", "expansion", "compression",
-                                 "report"])
+                                 "tuned", "report"])
     parser.add_argument("--epochs", type=int, default=50, help="maximum epochs")
     parser.add_argument("--patience", type=int, default=10,
                         help="stop after this many epochs without validation gain")
@@ -495,12 +572,14 @@ def main(argv=None):
                         help="where the JSON files, figures and RESULTS.md go")
     args = parser.parse_args(argv)
     try:
+        if "tuned" in args.experiment:
+            tuned_rates(args)  # fail before loading anything
         data = load_data(args) if set(args.experiment) - {"report"} else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runners = {"sweep": run_sweep, "table1": run_table1, "expansion": run_expansion,
-               "compression": run_compression}
+               "compression": run_compression, "tuned": run_tuned}
     for name in args.experiment:
         if name in runners:
             print(f"{name}:", flush=True)

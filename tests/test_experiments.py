@@ -88,3 +88,20 @@ def test_claims_are_computed_from_the_runs():
                    "loses to (18.00) |")
     assert "17.00% with the teacher against 20.00% without: it beats" in text
     assert "lowest at x8; it rises from x2 to x4. x8 against x1: beats." in text
+
+
+def test_each_method_takes_its_own_best_rate_from_the_sweep(tmp_path, capsys):
+    validation = {"hashing": (0.20, 0.15, 0.16), "low_rank": (0.3, 0.35, 0.4),
+                  "random_edges": (0.1, 0.2, 0.3), "shrunk": (0.5, 0.4, 0.2)}
+    sweep = {f"{rate} {c} {m}": {"best_validation_error": errors[i]}
+             for m, errors in validation.items()
+             for i, rate in enumerate(experiments.SWEEP_RATES[:3])
+             for c in ("1/8", "1/64")}
+    rates = experiments.SWEEP_RATES
+    assert experiments.method_rates(sweep) == {
+        "hashing": rates[1], "low_rank": rates[0], "random_edges": rates[0],
+        "shrunk": rates[2]}
+    del sweep[f"{rates[0]} 1/64 low_rank"]  # an incomplete rate does not count
+    assert experiments.method_rates(sweep)["low_rank"] == rates[1]
+    assert experiments.main(["tuned", "--out", str(tmp_path)]) == 2
+    assert "run it first" in capsys.readouterr().err
