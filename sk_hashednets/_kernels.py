@@ -62,16 +62,6 @@ def _xxh32_pair(i, j, seed):
     return uint32(h ^ (h >> uint32(16)))
 
 
-@njit(inline="always")
-def _bucket(i, j, n_buckets, seed_h):
-    return (uint64(_xxh32_pair(i, j, seed_h)) * uint64(n_buckets)) >> uint64(32)
-
-
-@njit(inline="always")
-def _is_negative(i, j, seed_xi):
-    return (_xxh32_pair(i, j, seed_xi) >> uint32(31)) != uint32(0)
-
-
 @njit(**_JIT)
 def xxh32_pairs(i, j, seed, out):
     """out[k] = xxh32_pair(i[k], j[k], seed); exposed for tests and tools."""
