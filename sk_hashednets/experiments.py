@@ -224,28 +224,30 @@ def tuned_rates(args):
 
 
 def run_tuned(args, data):
-    """Table 1's one-hidden-layer rows, every method at its own rate from the
-    sweep (docs/sweep.json) instead of the rate shared by all."""
+    """Table 1 with every method at its own rate from the sweep
+    (docs/sweep.json) instead of the rate shared by all."""
     rates = tuned_rates(args)
     params = {k: v for k, v in settings(args).items() if k != "learning_rate"}
     runs = Runs(args.out / "tuned.json", {**params, "rates": rates})
 
-    def fit(key, method, rate, **kwargs):
-        return runs.run(key, data, hidden_layer_sizes=(1000,), method=method,
+    def fit(arch, key, method, rate, **kwargs):
+        return runs.run(f"{arch} {key}", data, hidden_layer_sizes=ARCHITECTURES[arch],
+                        method=method,
                         **{**recipe(args), "learning_rate_init": rate, **kwargs})
 
-    for compression in (1 / 8, 1 / 64):
-        for method in METHODS:
-            if f"1x1000 {frac(compression)} {method}" not in runs.runs:
-                fit(f"1x1000 {frac(compression)} {method}", method, rates[method],
-                    compression=compression)
-    pending = [c for c in (1 / 8, 1 / 64)
-               if f"1x1000 {frac(c)} hashing+teacher" not in runs.runs]
-    if pending:
-        teacher = fit("1x1000 teacher", "shrunk", rates["shrunk"], compression=1.0)
-        for compression in pending:
-            fit(f"1x1000 {frac(compression)} hashing+teacher", "hashing",
-                rates["hashing"], compression=compression, teacher=teacher)
+    for arch in ARCHITECTURES:
+        for compression in (1 / 8, 1 / 64):
+            for method in METHODS:
+                if f"{arch} {frac(compression)} {method}" not in runs.runs:
+                    fit(arch, f"{frac(compression)} {method}", method, rates[method],
+                        compression=compression)
+        pending = [c for c in (1 / 8, 1 / 64)
+                   if f"{arch} {frac(c)} hashing+teacher" not in runs.runs]
+        if pending:
+            teacher = fit(arch, "teacher", "shrunk", rates["shrunk"], compression=1.0)
+            for compression in pending:
+                fit(arch, f"{frac(compression)} hashing+teacher", "hashing",
+                    rates["hashing"], compression=compression, teacher=teacher)
     return runs
 
 
@@ -373,17 +375,22 @@ def _tuned_section(runs, settings, out):
              "`shrunk`, and distillation the rate of hashing). Every method "
              "chooses from the same four rates on validation data, so none is "
              "tuned more than another; the table shows how much the comparison "
-             "depends on the rate. Test error (%), 784-1000-10:\n",
-             "| method | rate | 1/8 | 1/64 |", "| --- | --- | --- | --- |"]
+             "depends on the rate. Test error (%):\n",
+             "| method | rate | " + " | ".join(
+                 f"{arch} {c}" for arch in ARCHITECTURES for c in ("1/8", "1/64"))
+             + " |", "|" + " --- |" * (2 + 2 * len(ARCHITECTURES))]
     for method in (*METHODS, "hashing+teacher"):
         rate = rates["hashing" if method == "hashing+teacher" else method]
-        cells = ["–" if f"1x1000 {c} {method}" not in runs
-                 else f"{100 * runs[f'1x1000 {c} {method}']['test_error']:.2f}"
-                 for c in ("1/8", "1/64")]
+        keys = [f"{arch} {c} {method}"
+                for arch in ARCHITECTURES for c in ("1/8", "1/64")]
+        cells = ["–" if key not in runs else f"{100 * runs[key]['test_error']:.2f}"
+                 for key in keys]
         lines.append(f"| {NAMES[method]} | {rate} | " + " | ".join(cells) + " |")
-    if "1x1000 teacher" in runs:
-        lines.append(f"\nTeacher (the dense network, rate {rates['shrunk']}): "
-                     f"{100 * runs['1x1000 teacher']['test_error']:.2f}% test error.")
+    for arch in ARCHITECTURES:
+        if f"{arch} teacher" in runs:
+            error = runs[f"{arch} teacher"]["test_error"]
+            lines.append(f"\nTeacher for {arch} (the dense network, rate "
+                         f"{rates['shrunk']}): {100 * error:.2f}% test error.")
     return "\n".join(lines) + "\n"
 
 
@@ -484,9 +491,8 @@ def _claims_section(stored):
              "ties are not resolved either way.\n"]
     # (label, runs, network) of every Table 1 row that exists
     sources = [(f"{arch}{suffix}", stored.get(name, {}), arch)
-               for name, suffix, archs in (("table1", "", ARCHITECTURES),
-                                           ("tuned", ", own rates", ("1x1000",)))
-               for arch in archs]
+               for name, suffix in (("table1", ""), ("tuned", ", own rates"))
+               for arch in ARCHITECTURES]
     rows, notes = [], []
     for label, runs, arch in sources:
         for c in ("1/8", "1/64"):
