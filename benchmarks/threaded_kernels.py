@@ -59,7 +59,7 @@ def use_chunked_kernels():
         gather(table, self._codes, out)
         return out
 
-    def grad(self, G, out):
+    def grad(self, G, w, out):  # w: the layer's weights, unused by hashing
         buffers = getattr(self, "_chunk_buffers", None)
         if buffers is None or buffers.dtype != G.dtype:
             buffers = np.empty((N_CHUNKS, 2 * self.n_stored), dtype=G.dtype)

@@ -1,6 +1,8 @@
 """The benchmark's peers compute what they claim to, so its ratios compare like
 with like (timings themselves belong in benchmarks/, never in tests)."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -68,3 +70,18 @@ def test_torch_peer_uses_the_same_virtual_matrix():
         with torch.no_grad():
             virtual = (module.weight[module.index] * module.sign).numpy()
         np.testing.assert_allclose(virtual, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernels", ["serial", "chunked"])
+def test_whole_epoch_comparison_runs_with_either_kernels(kernels):
+    """The thread benchmark swaps the chunked kernels into HashedWeights; it must
+    keep training through the package's layer interface (in a fresh process,
+    since it patches the class)."""
+    script = Path(threaded_kernels.__file__)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, str(script), "--kernels", kernels,
+                             "--samples", "300", "--batch-size", "50"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split()[-1]) > 0  # the epoch's seconds
