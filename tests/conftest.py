@@ -48,3 +48,18 @@ def write_fashion_mnist(folder, n_train, n_test, seed=0):
         write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}",
                   rng.randint(0, 10, n).astype(np.uint8), compress)
     return folder
+
+
+def numeric_gradient(trainer, X, Y, sw, param, indices, eps):
+    """Central differences of the training loss in the entries ``indices`` of
+    ``param`` (one of ``trainer``'s weight or bias arrays), restored after."""
+    numeric = np.empty(len(indices))
+    for n, k in enumerate(indices):
+        old = param[k]
+        param[k] = old + eps
+        plus = trainer.step(X, Y, sw, 0)
+        param[k] = old - eps
+        minus = trainer.step(X, Y, sw, 0)
+        param[k] = old
+        numeric[n] = (plus - minus) / (2 * eps)
+    return numeric

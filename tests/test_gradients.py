@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import numeric_gradient
 
 from sk_hashednets._layers import METHODS, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Loss, Trainer
@@ -45,15 +46,7 @@ def check_gradients(trainer, X, Y, sw, eps=1e-6):
     analytic = [g.copy() for g in trainer.weight_grads + trainer.bias_grads]
     for param, grad in zip(trainer.weights + trainer.biases, analytic):
         idx = np.random.RandomState(0).permutation(param.size)[:25]
-        numeric = np.empty(len(idx))
-        for n, k in enumerate(idx):
-            old = param[k]
-            param[k] = old + eps
-            plus = trainer.step(X, Y, sw, 0)
-            param[k] = old - eps
-            minus = trainer.step(X, Y, sw, 0)
-            param[k] = old
-            numeric[n] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(trainer, X, Y, sw, param, idx, eps)
         np.testing.assert_allclose(grad[idx], numeric, rtol=1e-5, atol=1e-7)
 
 

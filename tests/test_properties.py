@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from conftest import numeric_gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
@@ -140,15 +141,7 @@ def test_gradients_match_finite_differences_on_random_shapes(
     analytic = [g.copy() for g in trainer.weight_grads + trainer.bias_grads]
     eps = 1e-6
     for param, grad in zip(weights + biases, analytic):
-        numeric = np.empty_like(param)
-        for k in range(param.size):
-            old = param[k]
-            param[k] = old + eps
-            plus = trainer.step(X, Y, sw, 0)
-            param[k] = old - eps
-            minus = trainer.step(X, Y, sw, 0)
-            param[k] = old
-            numeric[k] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(trainer, X, Y, sw, param, range(param.size), eps)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 
