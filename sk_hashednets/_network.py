@@ -270,8 +270,9 @@ class Trainer:
                 _kernels.axpy(decay, weights[idx], grad)
             if idx > 0:
                 delta = prev
-        l2 = sum(float(np.dot(w, w)) for w in weights)
-        return loss + 0.5 * decay * l2
+        if not decay:
+            return loss
+        return loss + 0.5 * decay * sum(float(np.dot(w, w)) for w in weights)
 
 
 def _dropout_constants(p):
