@@ -24,18 +24,13 @@ from sklearn.utils.validation import (
 from . import __version__
 from ._layers import MAX_VIRTUAL, METHODS, make_layer, plan_layers
 from ._network import LOSSES, Trainer, forward
-from ._optimizers import MomentumSGD
+from ._optimizers import make_optimizer
 
 #: Version of the pickled state; bump it when the meaning of a stored
 #: attribute changes, and teach ``__setstate__`` to read the older ones.
 STATE_FORMAT = 1
 
 
-#: Global L2 norm above which a batch gradient is scaled down. Standardized
-#: data stay far below it (at most about 2 on digits and Friedman #1), so it
-#: only acts on badly scaled input, where it turns a blow-up into slow progress
-#: and a warning.
-MAX_GRAD_NORM = 10.0
 # warnings raised in the epoch loop point at the user's fit call: the loop, _fit,
 # fit and scikit-learn's _fit_context wrapper lie in between
 _USER_FRAME = 5
@@ -68,11 +63,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "solver": [StrOptions({"sgd", "adam"})],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "rescale_grad": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -96,11 +97,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         input_dropout=0.0,
         alpha=1e-4,
         batch_size="auto",
+        solver="sgd",
         learning_rate="constant",
         learning_rate_init=0.01,
         power_t=0.5,
         momentum=0.9,
         nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_grad_norm=10.0,
+        rescale_grad=False,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -120,11 +127,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         self.input_dropout = input_dropout
         self.alpha = alpha
         self.batch_size = batch_size
+        self.solver = solver
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.max_grad_norm = max_grad_norm
+        self.rescale_grad = rescale_grad
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -345,6 +358,14 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             layer_units, budgets = plan_layers(
                 self.method, virtual_units,
                 self._budgets(virtual_units, sparse_input=sp.issparse(X)))
+            if self.rescale_grad and self.method == "low_rank":
+                raise ValueError(
+                    "rescale_grad=True divides each stored weight's gradient by "
+                    "the number of virtual weights that share it, which "
+                    "method='low_rank' does not define (its stored weights are "
+                    "factors). Use it with method='hashing' (with 'random_edges' "
+                    "and 'shrunk' every load is 1), or set rescale_grad=False."
+                )
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets)
             self._check_trainable(layer_units, budgets, X, incremental)
@@ -371,14 +392,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                                                budgets))
         ]
         if first_pass or not incremental or state["_optimizer"] is None:
-            state["_optimizer"] = MomentumSGD(
-                state["buckets_"] + state["intercepts_"],
-                learning_rate_init=self.learning_rate_init,
-                lr_schedule=self.learning_rate,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                power_t=self.power_t,
-            )
+            state["_optimizer"] = make_optimizer(
+                self, state["buckets_"] + state["intercepts_"])
         self._run_epochs(state, layers, X, Y, y, sample_weight, incremental)
         return self
 
@@ -428,7 +443,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size,
                          n_samples)
         need = _training_bytes(self.method, layer_units, budgets, X.dtype,
-                               batch_size, n_val, sp.issparse(X))
+                               batch_size, n_val, sp.issparse(X), self.solver)
         have = _physical_memory()
         if have is not None and need > have:
             n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
@@ -486,6 +501,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             else None,
             "best_loss_": None if self._uses_early_stopping(False) else np.inf,
             "_no_improvement_count": 0,
+            "n_clipped_steps_": 0,
             "_method": self.method,
             "n_layers_": len(layer_units),
             "n_outputs_": layer_units[-1],
@@ -497,6 +513,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         keys = ("hash_seeds_", "_seed", "_optimizer", "_method",
                 "_step", "n_iter_", "t_", "loss_curve_", "validation_scores_",
                 "best_validation_score_", "best_loss_", "_no_improvement_count",
+                "n_clipped_steps_",
                 "n_layers_", "n_outputs_", "activation_", "out_activation_")
         state = {k: copy.deepcopy(getattr(self, k, None)) for k in keys}
         state["buckets_"] = [w.copy() for w in self.buckets_]
@@ -557,11 +574,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             n_outputs=Y.shape[1],
             dtype=X.dtype,
             sparse_input=sp.issparse(X),
+            grad_scales=_grad_scales(layers, X.dtype) if self.rescale_grad else None,
         )
         grads = trainer.weight_grads + trainer.bias_grads
         sw_total = float(sample_weight.sum(dtype=np.float64))
         best = None
-        n_clipped = 0
+        state["n_clipped_steps_"] = 0
         first_step = state["_step"]
         committed = state
         error = None
@@ -580,7 +598,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     batch_loss = trainer.step(Xb, Yb, swb, state["_step"])
                     if not np.isfinite(batch_loss):
                         raise DivergenceError("loss", batch_loss)
-                    n_clipped += _clip_grad_norm(grads, MAX_GRAD_NORM)
+                    if self.max_grad_norm is not None:
+                        state["n_clipped_steps_"] += _clip_grad_norm(
+                            grads, self.max_grad_norm)
                     optimizer.update(grads)
                     state["_step"] += 1
                     accumulated += batch_loss * float(swb.sum(dtype=np.float64))
@@ -626,6 +646,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                         ConvergenceWarning, stacklevel=_USER_FRAME,
                     )
             committed = state
+            n_clipped = state["n_clipped_steps_"]
             if n_clipped:
                 n_steps = state["_step"] - first_step
                 advice = (  # a rare large batch gradient is no sign of bad scaling
@@ -636,7 +657,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                     "Clipping that rare changes little; if it recurs, lower "
                     f"learning_rate_init (currently {self.learning_rate_init}).")
                 warnings.warn(
-                    f"The gradient norm exceeded {MAX_GRAD_NORM:g} and was clipped "
+                    f"The gradient norm exceeded max_grad_norm={self.max_grad_norm:g} "
+                    "and was clipped "
                     f"in {n_clipped} of {n_steps} steps. {advice}",
                     UserWarning, stacklevel=_USER_FRAME,
                 )
@@ -654,7 +676,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         if error is None or kept:
             self._commit(committed)
             if not incremental:  # fit starts from rest; only partial_fit resumes
-                self._optimizer.drop_velocities()
+                self._optimizer.drop_state()
         if error is not None:
             raise DivergenceError(self._divergence_message(error, state, kept))
 
@@ -732,7 +754,7 @@ def _physical_memory():
 
 
 def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
-                    sparse):
+                    sparse, solver="sgd"):
     """An upper estimate of the memory one fit allocates for a network.
 
     Per layer: the virtual matrix (reused for dL/dV) and the parametrization's
@@ -741,7 +763,8 @@ def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     needs on sparse input; 8 vectors of the stored weights' size (weights,
     gradients, velocities, the previous fit's weights, and the weights and
     velocities of two epoch snapshots, the new one taken while the old one is
-    alive), 10 with early stopping (two best epochs); 3 activation-sized
+    alive), 11 with Adam (two moments instead of one velocity), 2 more with
+    early stopping (two best epochs); 3 activation-sized
     buffers per batch row; a dense input batch 3 times (its buffer, np.take's
     temporary, the dropout buffer). Early stopping's validation pass builds
     one more virtual matrix and two layers of activations of its ``n_val``
@@ -749,14 +772,15 @@ def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     order) are not counted.
     """
     item = np.dtype(dtype).itemsize
-    n_vectors = 10 if n_val else 8
+    n_vectors = (11 if solver == "adam" else 8) + (2 if n_val else 0)
     workspace = METHODS[method].workspace_bytes
     total = 0 if sparse else 3 * batch_size * layer_units[0] * item
     validation = 0
     for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
         on_the_fly = idx == 0 and sparse and method == "hashing"
         if not on_the_fly:
-            total += a * b * item + workspace(a, b, k, item)
+            total += a * b * item * METHODS[method].materialises
+            total += workspace(a, b, k, item)
         total += n_vectors * k * item + 3 * batch_size * b * item
         validation = max(validation, (0 if on_the_fly else a * b) + 2 * n_val * b)
     if n_val:
@@ -798,8 +822,17 @@ def _snapshot(state):
     snap["loss_curve_"] = list(state["loss_curve_"])
     if state["validation_scores_"] is not None:
         snap["validation_scores_"] = list(state["validation_scores_"])
-    optimizer = copy.copy(state["_optimizer"])
-    optimizer.velocities = optimizer._copy_velocities()
-    optimizer.params = snap["buckets_"] + snap["intercepts_"]
-    snap["_optimizer"] = optimizer
+    params = snap["buckets_"] + snap["intercepts_"]
+    snap["_optimizer"] = state["_optimizer"].copy(params)
     return snap
+
+
+def _grad_scales(layers, dtype):
+    """``rescale_grad``: the inverse of each stored weight's load, per layer
+    (None where every stored weight is one virtual weight)."""
+    scales = []
+    for layer in layers:
+        loads = layer.loads()
+        scales.append(None if loads is None
+                      else (1.0 / np.maximum(loads, 1)).astype(dtype))
+    return scales

@@ -36,9 +36,12 @@ _PARAMETERS = """
 
     method : {'hashing', 'low_rank', 'random_edges', 'shrunk'}, default='hashing'
         How a layer stores its weights, at equal storage (the paper's
-        comparisons). ``'hashing'``: HashedNets buckets. ``'low_rank'``: ``V =
-        U @ W`` with the rank ``max(1, round(budget / (n_in + n_out)))``
-        closest to the budget. ``'random_edges'``: a fixed random subset of
+        comparisons). ``'hashing'``: HashedNets buckets. ``'low_rank'``: the
+        paper's low-rank decomposition (Denil et al., 2013): one factor fixed
+        (a random sign matrix recomputed from the layer's seed, never stored),
+        the other learned along the layer's smaller side, of rank
+        ``r = round(budget / min(n_in, n_out))``, between 1 and
+        ``max(n_in, n_out)``. ``'random_edges'``: a fixed random subset of
         ``budget`` connections, chosen by a hash of the layer's seed and never
         stored. ``'shrunk'``: a dense network whose hidden widths are scaled
         down (by one common factor, rounded down) until its weights and biases
@@ -60,15 +63,25 @@ _PARAMETERS = """
     batch_size : int or 'auto', default='auto'
         Size of minibatches; ``'auto'`` means ``min(200, n_samples)``.
 
+    solver : {'sgd', 'adam'}, default='sgd'
+        ``'sgd'``: momentum SGD (``momentum``, ``nesterovs_momentum`` and the
+        ``learning_rate`` schedule apply). ``'adam'``: Adam with scikit-learn's
+        update (``beta_1``, ``beta_2``, ``epsilon``), which scales each stored
+        weight's step by its own gradient history; it suits the unequal loads
+        of hash buckets, and wants a smaller ``learning_rate_init`` (1e-3, as
+        scikit-learn's default).
+
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule, with the meanings of scikit-learn's MLP:
+        Learning-rate schedule of ``solver='sgd'``, with the meanings of
+        scikit-learn's MLP:
         ``'invscaling'`` uses ``learning_rate_init / (t + 1) ** power_t`` after
         each epoch (``t`` counts samples); ``'adaptive'`` divides the rate by 5
         each time progress stalls for ``n_iter_no_change`` epochs, and stops
         once it falls below 1e-6.
 
     learning_rate_init : float, default=0.01
-        Initial learning rate of momentum SGD.
+        Initial learning rate (step size) of the solver. The default suits
+        ``solver='sgd'``; with ``solver='adam'`` use about 1e-3.
 
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
@@ -78,6 +91,30 @@ _PARAMETERS = """
 
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum.
+
+    beta_1 : float in [0, 1), default=0.9
+        Decay rate of Adam's first-moment estimate (``solver='adam'``).
+
+    beta_2 : float in [0, 1), default=0.999
+        Decay rate of Adam's second-moment estimate (``solver='adam'``).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant (``solver='adam'``).
+
+    max_grad_norm : float or None, default=10.0
+        Global L2 norm above which a batch gradient (all stored weights and
+        biases together) is scaled down to it before the solver's step; None
+        never clips. Well-scaled data stay below the default: it acts on
+        badly scaled input, where it turns a blow-up into slow progress and a
+        warning (which says how many steps were clipped; ``n_clipped_steps_``
+        keeps the count).
+
+    rescale_grad : bool, default=False
+        Divide each bucket's gradient by its load, the number of virtual
+        weights that share it (the option of the HashedNets authors' code), so
+        that a bucket's step no longer grows with ``1 / compression``. With
+        ``method='random_edges'`` or ``'shrunk'`` every load is 1 and nothing
+        changes; ``method='low_rank'`` refuses it.
 
     max_iter : int, default=200
         Maximum number of epochs.
@@ -170,6 +207,10 @@ _ATTRIBUTES = """
     n_iter_ : int
         Number of epochs run.
 
+    n_clipped_steps_ : int
+        Steps of the last ``fit`` or ``partial_fit`` call whose gradient was
+        clipped to ``max_grad_norm``.
+
     t_ : int
         Number of training samples seen.
 """
@@ -228,11 +269,17 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         input_dropout=0.0,
         alpha=1e-4,
         batch_size="auto",
+        solver="sgd",
         learning_rate="constant",
         learning_rate_init=0.01,
         power_t=0.5,
         momentum=0.9,
         nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_grad_norm=10.0,
+        rescale_grad=False,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -250,9 +297,12 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
             hidden_layer_sizes, activation, compression=compression,
             n_buckets=n_buckets, method=method, dropout=dropout,
             input_dropout=input_dropout, alpha=alpha, batch_size=batch_size,
-            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
-            power_t=power_t, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, max_iter=max_iter,
+            solver=solver, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            max_grad_norm=max_grad_norm, rescale_grad=rescale_grad,
+            max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -375,12 +425,6 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
             return loss
         return Distillation(loss, self.distillation_temperature,
                             self.distillation_weight)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        # The teacher is needed only to train; a saved model does not carry it.
-        state["teacher"] = None
-        return state
 
     def _split_stratify(self, y):
         return y if type_of_target(y) == "multiclass" else None

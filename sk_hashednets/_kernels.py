@@ -101,6 +101,26 @@ def hash_codes(n_buckets, seed_h, seed_xi, out):
 
 
 @njit(**_JIT)
+def bucket_loads(n_in, n_out, seed_h, out):
+    """out[k] = the number of virtual weights (i, j) of an n_in x n_out layer
+    with h(i, j) = k (K = out.shape[0]); the hash is computed on the fly."""
+    k = uint64(out.shape[0])
+    out[:] = 0
+    for i in range(n_in):
+        for j in range(n_out):
+            out[(uint64(_xxh32_pair(i, j, seed_h)) * k) >> uint64(32)] += 1
+
+
+@njit(**_JIT)
+def sign_matrix(seed, scale, out):
+    """out[i, j] = scale * xi(i, j): the sign hash of (i, j) with ``seed``
+    (``+scale`` when the top bit of ``xxh32_pair(i, j, seed)`` is 0)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = -scale if _xxh32_pair(i, j, seed) >> uint32(31) else scale
+
+
+@njit(**_JIT)
 def edge_keys(seed, out):
     """Sort keys of the connections for random edge removal:
     ``(xxh32_pair(i, j, seed) << 32) | (i * n_out + j)``, unique per connection."""
@@ -373,6 +393,33 @@ def momentum_step(param, grad, velocity, lr, momentum, nesterov):
             param[k] += momentum * v - lr * g
         else:
             param[k] += v
+
+
+@njit(**_JIT)
+def adam_step(param, grad, m, v, lr, beta_1, beta_2, epsilon):
+    """One fused Adam step, in place, as scikit-learn's AdamOptimizer
+    (``lr`` already holds the bias correction
+    ``lr_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)``).
+
+    m <- beta_1 * m + (1 - beta_1) * g
+    v <- beta_2 * v + (1 - beta_2) * g**2
+    p <- p - lr * m / (sqrt(v) + epsilon)
+    """
+    one = param.dtype.type(1)
+    for k in range(param.shape[0]):
+        g = grad[k]
+        mk = beta_1 * m[k] + (one - beta_1) * g
+        vk = beta_2 * v[k] + (one - beta_2) * (g * g)
+        m[k] = mk
+        v[k] = vk
+        param[k] -= lr * mk / (np.sqrt(vk) + epsilon)
+
+
+@njit(**_JIT)
+def scale_by(x, s):
+    """x *= s, elementwise."""
+    for k in range(x.shape[0]):
+        x[k] *= s[k]
 
 
 @njit(**_JIT)

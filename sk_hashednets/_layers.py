@@ -8,12 +8,18 @@ never needs to know which one it drives:
 * ``init_weights(bound, rng, dtype)``: a fresh ``w``;
 * ``virtual(w, out)``: the virtual ``n_in x n_out`` matrix V, written to ``out``;
 * ``grad(G, w, out)``: ``dL/dw`` given ``G = dL/dV`` and the current ``w``;
+* ``matmul(a, w, out, work)`` / ``matmul_grad(a, delta, w, out, prev, work)``:
+  a training batch's product ``a @ V`` and its backward pass. The defaults
+  build V in ``work``; a parametrization may do better (low rank: factored);
 * ``sparse_matmul(X, w, out)`` / ``sparse_grad(X, delta, w, out)``: the first
   layer's product with a CSR input and its weight gradient. The defaults
-  materialise V; a parametrization may do better.
+  materialise V; a parametrization may do better;
+* ``loads()``: how many virtual weights share each stored weight (for
+  ``rescale_grad``).
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _kernels
 
@@ -27,6 +33,8 @@ class WeightParametrization:
     """Base class: a layer ``n_in -> n_out`` stores ``n_stored`` weights."""
 
     method = None
+    #: whether training builds the n_in x n_out virtual matrix
+    materialises = True
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         self.n_in = int(n_in)
@@ -58,6 +66,26 @@ class WeightParametrization:
 
     def grad(self, G, w, out):
         raise NotImplementedError
+
+    def matmul(self, a, w, out, work=None):
+        """``out = a @ V`` for a dense batch ``a``; ``work`` is an n_in x n_out
+        buffer that the default builds V in (and keeps it there for
+        :meth:`matmul_grad`)."""
+        np.matmul(a, self.virtual(w, out=work), out=out)
+
+    def matmul_grad(self, a, delta, w, out, prev=None, work=None):
+        """Backward pass of :meth:`matmul` on the same batch: ``out = dL/dw``
+        given ``delta = dL/dz``, and ``prev = delta @ V.T`` unless None. The
+        default reads V from ``work``, then reuses it for ``G = a.T @ delta``."""
+        if prev is not None:
+            np.matmul(delta, work.T, out=prev)
+        np.matmul(a.T, delta, out=work)
+        self.grad(work, w, out)
+
+    def loads(self):
+        """How many virtual weights share each stored weight, or None where
+        each stored weight is a single virtual weight."""
+        return None
 
     def sparse_matmul(self, X, w, out):
         out[:] = X @ self.virtual(w)
@@ -122,6 +150,12 @@ class HashedWeights(WeightParametrization):
             raise RuntimeError("HashedWeights.grad needs cache=True")
         _kernels.scatter(G, self._codes, self._signed_table(G.dtype), out)
 
+    def loads(self):
+        """Virtual weights per bucket (hashed on the fly, once per call)."""
+        out = np.empty(self.n_stored, dtype=np.int64)
+        _kernels.bucket_loads(self.n_in, self.n_out, self.seed_h, out)
+        return out
+
     def sparse_matmul(self, X, w, out):
         _kernels.sparse_hashed_matmul(
             X.indptr, X.indices, X.data, w, self.seed_h, self.seed_xi, out
@@ -134,52 +168,117 @@ class HashedWeights(WeightParametrization):
 
 
 class LowRankWeights(WeightParametrization):
-    """Low-rank factorisation ``V = U @ W`` with ``U`` n_in x r and ``W`` r x n_out.
+    """Low-rank decomposition after Denil et al. (2013), the paper's LRD: one
+    factor fixed and random, the other learned.
 
-    The stored vector is ``U.ravel()`` followed by ``W.ravel()``.
+    The learned factor ``W`` lies along the layer's smaller side, so it gets
+    the largest rank the budget allows, ``r = round(budget / min(n_in,
+    n_out))`` (between 1 and ``max(n_in, n_out)``):
+
+    * ``n_in >= n_out``: ``V = U @ W``, ``U`` fixed (n_in x r), ``W`` (r x n_out);
+    * ``n_in < n_out``: ``V = W @ U``, ``W`` (n_in x r), ``U`` fixed (r x n_out).
+
+    ``U[p, q] = xi(p, q) / sqrt(r)``, the sign hash of the layer's sign seed,
+    is recomputed from the seed and never stored; the stored vector is
+    ``W.ravel()``. No layer is starved: the 1000 x 10 output layer of a
+    784-1000-10 network at compression 1/8 gets rank 125, where learning both
+    factors from the same budget leaves it rank 1 (its ten logits on one
+    line). Training multiplies by the factors, ``(a @ U) @ W``, and never builds
+    the n_in x n_out matrix.
     """
 
     method = "low_rank"
+    materialises = False
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
-        self.rank = self.n_stored // (self.n_in + self.n_out)
-        if self.rank * (self.n_in + self.n_out) != self.n_stored:
+        side = min(self.n_in, self.n_out)
+        self.rank = self.n_stored // side
+        if self.rank * side != self.n_stored or not 1 <= self.rank <= max(n_in, n_out):
             raise ValueError(
-                f"A low-rank {n_in} x {n_out} layer stores a multiple of "
-                f"{n_in + n_out} weights, not {n_stored}."
+                f"A low-rank {n_in} x {n_out} layer stores r * {side} weights "
+                f"for a rank r in [1, {max(n_in, n_out)}], not {n_stored}."
             )
+        self.fixed_left = self.n_in >= self.n_out
+        shape = (self.n_in, self.rank) if self.fixed_left else (self.rank, self.n_out)
+        self.U = np.empty(shape, dtype=np.float64)
+        _kernels.sign_matrix(np.uint32(seeds[1]), 1.0 / np.sqrt(self.rank), self.U)
+        self._U = {}  # U in each dtype used
+        self._h = None  # the batch's rank-r activations, kept for the backward pass
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
-        """Rank ``r = max(1, round(budget / (n_in + n_out)))`` (halves round
-        up), at most ``min(n_in, n_out)``: the rank whose storage
-        ``r * (n_in + n_out)`` is closest to the budget."""
-        rank = max(1, int(np.floor(budget / (n_in + n_out) + 0.5)))
-        return min(rank, min(n_in, n_out)) * (n_in + n_out)
+        """``r * min(n_in, n_out)`` for the rank ``r = round(budget /
+        min(n_in, n_out))`` (halves round up), between 1 and ``max(n_in,
+        n_out)``: the storage closest to the budget."""
+        side = min(n_in, n_out)
+        rank = max(1, int(np.floor(budget / side + 0.5)))
+        return min(rank, max(n_in, n_out)) * side
 
-    def _factors(self, w):
-        split = self.n_in * self.rank
-        return (w[:split].reshape(self.n_in, self.rank),
-                w[split:].reshape(self.rank, self.n_out))
+    @staticmethod
+    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+        """The fixed factor U, in float64 and in the training dtype."""
+        return (n_stored // min(n_in, n_out)) * max(n_in, n_out) * (8 + itemsize)
+
+    def _fixed(self, dtype):
+        if dtype not in self._U:
+            self._U[dtype] = self.U.astype(dtype)
+        return self._U[dtype]
+
+    def _W(self, w):
+        if self.fixed_left:
+            return w.reshape(self.rank, self.n_out)
+        return w.reshape(self.n_in, self.rank)
 
     def init_weights(self, bound, rng, dtype):
-        # Var(U) = Var(W) = s / sqrt(r) gives V = U @ W the variance s of a
-        # uniform(-bound, bound) virtual weight.
-        variance = bound**2 / 3.0
-        factor_bound = np.sqrt(3.0 * np.sqrt(variance / self.rank))
-        return rng.uniform(-factor_bound, factor_bound, self.n_stored).astype(
-            dtype, copy=False)
+        # Var(V) = r * Var(U) * Var(W) = Var(W): W takes the virtual bound.
+        return rng.uniform(-bound, bound, self.n_stored).astype(dtype, copy=False)
+
+    def _factors(self, w):
+        U, W = self._fixed(w.dtype), self._W(w)
+        return (U, W) if self.fixed_left else (W, U)
 
     def virtual(self, w, out=None):
-        U, W = self._factors(w)
-        return np.matmul(U, W, out=out)
+        return np.matmul(*self._factors(w), out=out)
 
     def grad(self, G, w, out):
-        U, W = self._factors(w)
-        grad_U, grad_W = self._factors(out)
-        np.matmul(G, W.T, out=grad_U)
-        np.matmul(U.T, G, out=grad_W)
+        U = self._fixed(G.dtype)
+        if self.fixed_left:
+            np.matmul(U.T, G, out=self._W(out))
+        else:
+            np.matmul(G, U.T, out=self._W(out))
+
+    def matmul(self, a, w, out, work=None):
+        n = a.shape[0]
+        if self._h is None or self._h.shape[0] < n or self._h.dtype != w.dtype:
+            self._h = np.empty((n, self.rank), dtype=w.dtype)
+        h = self._h[:n]
+        left, right = self._factors(w)
+        if sp.issparse(a):
+            h[...] = a @ left
+        else:
+            np.matmul(a, left, out=h)
+        np.matmul(h, right, out=out)
+
+    def matmul_grad(self, a, delta, w, out, prev=None, work=None):
+        """Gradient of the learned factor, after :meth:`matmul` on this batch."""
+        U, W, grad = self._fixed(w.dtype), self._W(w), self._W(out)
+        if self.fixed_left:  # z = (a @ U) @ W
+            np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
+            if prev is not None:
+                np.matmul(delta @ W.T, U.T, out=prev)
+        else:  # z = (a @ W) @ U
+            d = delta @ U.T
+            grad[...] = a.T @ d
+            if prev is not None:
+                np.matmul(d, W.T, out=prev)
+
+    def sparse_matmul(self, X, w, out):
+        self.matmul(X, w, out)
+
+    def sparse_grad(self, X, delta, w, out):
+        self.matmul(X, w, np.empty(delta.shape, dtype=w.dtype))
+        self.matmul_grad(X, delta, w, out)
 
 
 class RandomEdgeWeights(WeightParametrization):

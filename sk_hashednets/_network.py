@@ -141,11 +141,11 @@ def forward(layers, weights, biases, X, activation):
     kind = ACTIVATIONS[activation]
     a = X
     for idx, (layer, w, b) in enumerate(zip(layers, weights, biases)):
+        z = np.empty((a.shape[0], layer.n_out), dtype=w.dtype)
         if sp.issparse(a):
-            z = np.empty((a.shape[0], layer.n_out), dtype=w.dtype)
             layer.sparse_matmul(a, w, z)
         else:
-            z = a @ layer.virtual(w)
+            layer.matmul(a, w, z)
         if idx < len(layers) - 1:
             _kernels.bias_activate(z, b, kind)
         else:
@@ -164,11 +164,14 @@ class Trainer:
     ``biases``; ``step`` fills ``weight_grads`` and ``bias_grads`` and returns
     the batch loss. Each layer's virtual matrix buffer is reused in the
     backward pass for ``G = dL/dV``, once ``delta @ V.T`` no longer needs it.
+    ``grad_scales`` (one array per layer, or None) multiplies each layer's data
+    gradient elementwise, before the L2 term: ``rescale_grad`` passes the
+    inverse bucket loads.
     """
 
     def __init__(self, layers, weights, biases, *, activation, loss, alpha,
                  dropout, input_dropout, dropout_seed, batch_size, n_outputs,
-                 dtype, sparse_input=False):
+                 dtype, sparse_input=False, grad_scales=None):
         self.layers = layers
         self.weights = weights
         self.biases = biases
@@ -183,8 +186,10 @@ class Trainer:
         # A sparse input multiplies the first layer directly: no dense input
         # buffers and no first-layer V, whose sizes grow with n_features.
         n_in = 0 if sparse_input else layers[0].n_in
-        self.V = [None if sparse_input and idx == 0
-                  else np.empty(layer.shape, dtype=dtype)
+        self.grad_scales = grad_scales or [None] * len(layers)
+        self.V = [np.empty(layer.shape, dtype=dtype)
+                  if layer.materialises and not (sparse_input and idx == 0)
+                  else None
                   for idx, layer in enumerate(layers)]
         self.z = [np.empty((batch_size, layer.n_out), dtype=dtype) for layer in layers]
         self.deriv = [np.empty_like(z) for z in self.z[:-1]]
@@ -237,7 +242,7 @@ class Trainer:
             if idx == 0 and sparse_input:
                 layer.sparse_matmul(a, weights[idx], z)
             else:
-                np.matmul(a, layer.virtual(weights[idx], out=self.V[idx]), out=z)
+                layer.matmul(a, weights[idx], z, self.V[idx])
             if idx < last:
                 seed = _kernels.step_seed(self.dropout_seed, step, idx + 1)
                 _kernels.activate_train(z, biases[idx], self.kind, threshold, scale,
@@ -255,17 +260,17 @@ class Trainer:
         decay = self.alpha / sw_sum
         for idx in range(last, -1, -1):
             np.sum(delta, axis=0, out=self.bias_grads[idx])
-            if idx > 0:
-                prev = self.delta[idx - 1][:n]
-                np.matmul(delta, self.V[idx].T, out=prev)
-                prev *= self.deriv[idx - 1][:n]
+            prev = self.delta[idx - 1][:n] if idx > 0 else None
             grad = self.weight_grads[idx]
             if idx == 0 and sparse_input:
                 layers[0].sparse_grad(inputs[0], delta, weights[0], grad)
             else:
-                G = self.V[idx]  # V is no longer needed: reuse it for dL/dV
-                np.matmul(inputs[idx].T, delta, out=G)
-                layers[idx].grad(G, weights[idx], grad)
+                layers[idx].matmul_grad(inputs[idx], delta, weights[idx], grad,
+                                        prev, self.V[idx])
+            if prev is not None:
+                prev *= self.deriv[idx - 1][:n]
+            if self.grad_scales[idx] is not None:
+                _kernels.scale_by(grad, self.grad_scales[idx])
             if decay:
                 _kernels.axpy(decay, weights[idx], grad)
             if idx > 0:

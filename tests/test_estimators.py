@@ -244,16 +244,17 @@ def test_fit_drops_the_momentum_partial_fit_keeps_it(small_digits):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y)
-        assert clf._optimizer.velocities is None
+        assert clf._optimizer._state is None
         clf.partial_fit(X, y)
         return clf
 
     clf, at_rest = fit_then_partial_fit(), fit_then_partial_fit()
-    assert [v.size for v in clf._optimizer.velocities] == [
+    velocities = clf._optimizer._state[0]
+    assert [v.size for v in velocities] == [
         p.size for p in clf.buckets_ + clf.intercepts_]
-    assert any(np.any(v != 0) for v in clf._optimizer.velocities)
+    assert any(np.any(v != 0) for v in velocities)
     np.testing.assert_array_equal(clf.buckets_[0], at_rest.buckets_[0])
-    at_rest._optimizer.drop_velocities()
+    at_rest._optimizer.drop_state()
     clf.partial_fit(X, y)
     at_rest.partial_fit(X, y)
     assert not np.array_equal(clf.buckets_[0], at_rest.buckets_[0])

@@ -18,30 +18,75 @@ def small_fashion(tmp_path):
     return write_fashion_mnist(tmp_path / "data", n_train=100, n_test=20)
 
 
-def test_expansion_runs_at_fixed_storage_resumes_and_reports(small_fashion, tmp_path,
-                                                             monkeypatch):
+@pytest.fixture
+def small_experiments(monkeypatch):
+    """The experiments at a small scale: two settings, narrow networks."""
+    monkeypatch.setattr(experiments, "SOLVER_RATES", (("sgd", 0.03), ("adam", 0.001)))
+    monkeypatch.setattr(experiments, "ARCHITECTURES",
+                        {"1x1000": (16,), "3x1000": (8, 8, 8)})
+    monkeypatch.setattr(experiments, "COMPRESSIONS", (1.0, 1 / 8, 1 / 64))
+
+
+def test_every_experiment_in_two_processes_resumes_and_reports(
+        small_fashion, tmp_path, monkeypatch, small_experiments):
     out = tmp_path / "docs"
-    argv = ["expansion", "--epochs", "2", "--patience", "2",
+    base = ["--epochs", "2", "--patience", "2", "--seeds", "0", "1",
             "--data", str(small_fashion), "--out", str(out)]
-    assert experiments.main(argv) == 0
-    runs = json.loads((out / "expansion.json").read_text())["runs"]
-    assert list(runs) == [f"x{f}" for f in experiments.EXPANSIONS]
-    assert {r["stored_params"] for r in runs.values()} == {DENSE_50}
-    virtual = [r["virtual_params"] for r in runs.values()]
-    assert virtual == sorted(virtual) and virtual[-1] > 30 * virtual[0]
-    assert [r["hidden_widths"] for r in runs.values()] == [
+    # the sweep must come first
+    assert experiments.main(["table1", *base]) == 2
+    for shard in ("0/2", "1/2"):  # two processes share each experiment's file
+        assert experiments.main(["sweep", *base, "--shard", shard]) == 0
+    sweep = json.loads((out / "sweep.json").read_text())["runs"]
+    # 2 settings x 2 compressions x 4 methods, and hashing's rescaled versions
+    assert len(sweep) == 2 * 2 * 4 + 2 * 2
+    assert "adam 0.001 rescaled | 1/64 hashing" in sweep
+    best = experiments.best_settings(sweep)
+    assert set(best) == set(experiments.METHODS)
+    for shard in ("0/2", "1/2"):
+        assert experiments.main(["table1", "compression", "expansion", *base,
+                                 "--shard", shard]) == 0
+    table1 = json.loads((out / "table1.json").read_text())
+    assert table1["settings"]["best"] == best
+    runs = table1["runs"]
+    for arch, seeds in (("1x1000", (0, 1)), ("3x1000", (0,))):
+        for seed in seeds:
+            for c in ("1/8", "1/64"):
+                for method in (*experiments.METHODS, "hashing+teacher"):
+                    assert f"{arch} {c} {method} seed{seed}" in runs
+            assert f"{arch} teacher seed{seed}" in runs
+    assert "3x1000 1/8 hashing seed1" not in runs
+    assert all(r["clipped_steps"] <= r["steps"] for r in runs.values())
+    expansion = json.loads((out / "expansion.json").read_text())["runs"]
+    assert {r["stored_params"] for r in expansion.values()} == {DENSE_50}
+    assert [expansion[f"x{f}"]["hidden_widths"] for f in experiments.EXPANSIONS] == [
         [50 * f] for f in experiments.EXPANSIONS]
+    compression = json.loads((out / "compression.json").read_text())["runs"]
+    assert sorted(compression) == sorted(f"{m} 1" for m in experiments.METHODS)
+
     report = (out / "RESULTS.md").read_text()
-    assert ("python -m sk_hashednets.experiments expansion --epochs 2 --patience 2 "
-            "--train-size 60000 --learning-rate 0.03 --seed 0") in report
+    assert ("python -m sk_hashednets.experiments table1 --epochs 2 --patience 2 "
+            "--train-size 60000 --seed 0 --seeds 0 1") in report
+    assert "Best settings: HashedNets: `" in report
+    assert "fired in at most" in report
+    assert "| 1x1000 | 1/64 |" in report
     assert (out / "expansion.png").stat().st_size > 0
-    assert "Expansion at fixed storage: the error goes from" in report
+    assert (out / "compression.png").stat().st_size > 0
 
     def no_training(*args, **kwargs):
         raise AssertionError("a stored run was trained again")
 
     monkeypatch.setattr(experiments, "fit_and_score", no_training)
-    assert experiments.main(argv) == 0  # every run is read back from the JSON file
+    assert experiments.main(["sweep", "table1", "compression", "expansion",
+                             *base]) == 0
+
+
+def test_digits_dataset(tmp_path, small_experiments):
+    out = tmp_path / "digits"
+    assert experiments.main(["sweep", "--dataset", "digits", "--epochs", "1",
+                             "--out", str(out)]) == 0
+    report = (out / "RESULTS.md").read_text()
+    assert "comparisons on digits" in report
+    assert "--dataset digits" in report
 
 
 @pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
@@ -61,7 +106,7 @@ def test_expansion_buckets_fit_other_input_and_class_counts(factor):
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
-    code = experiments.main(["table1", "--data", str(tmp_path), "--out",
+    code = experiments.main(["sweep", "--data", str(tmp_path), "--out",
                              str(tmp_path / "docs")])
     assert code == 2
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
@@ -72,15 +117,20 @@ def test_ties_are_differences_within_two_standard_errors():
     assert experiments._versus(0.150, 0.159) == "ties"
     assert experiments._versus(0.150, 0.162) == "beats"
     assert experiments._versus(0.162, 0.150) == "loses to"
+    # with seeds, their spread counts when it is the larger error
+    assert experiments._versus([0.150, 0.151, 0.149], [0.162, 0.163, 0.161]) == "beats"
+    assert experiments._versus([0.13, 0.15, 0.17], [0.16, 0.18, 0.20]) == "ties"
 
 
 def test_claims_are_computed_from_the_runs():
     def run(error):
         return {"test_error": error}
 
-    table1 = {"1x1000 1/64 hashing": run(0.20), "1x1000 1/64 low_rank": run(0.35),
-              "1x1000 1/64 random_edges": run(0.201), "1x1000 1/64 shrunk": run(0.18),
-              "1x1000 1/64 hashing+teacher": run(0.17)}
+    table1 = {"1x1000 1/64 hashing seed0": run(0.20),
+              "1x1000 1/64 low_rank seed0": run(0.35),
+              "1x1000 1/64 random_edges seed0": run(0.201),
+              "1x1000 1/64 shrunk seed0": run(0.18),
+              "1x1000 1/64 hashing+teacher seed0": run(0.17)}
     expansion = {"x1": run(0.20), "x2": run(0.18), "x4": run(0.19), "x8": run(0.15)}
     text = experiments._claims_section({"table1": table1, "expansion": expansion})
     row = next(line for line in text.splitlines() if line.startswith("| 1x1000 | 1/64"))
@@ -90,18 +140,35 @@ def test_claims_are_computed_from_the_runs():
     assert "lowest at x8; it rises from x2 to x4. x8 against x1: beats." in text
 
 
-def test_each_method_takes_its_own_best_rate_from_the_sweep(tmp_path, capsys):
+def test_each_method_takes_its_own_best_setting_from_the_sweep(tmp_path, capsys):
+    names = experiments.settings_of("low_rank")
     validation = {"hashing": (0.20, 0.15, 0.16), "low_rank": (0.3, 0.35, 0.4),
                   "random_edges": (0.1, 0.2, 0.3), "shrunk": (0.5, 0.4, 0.2)}
-    sweep = {f"{rate} {c} {m}": {"best_validation_error": errors[i]}
-             for m, errors in validation.items()
-             for i, rate in enumerate(experiments.SWEEP_RATES[:3])
-             for c in ("1/8", "1/64")}
-    rates = experiments.SWEEP_RATES
-    assert experiments.method_rates(sweep) == {
-        "hashing": rates[1], "low_rank": rates[0], "random_edges": rates[0],
-        "shrunk": rates[2]}
-    del sweep[f"{rates[0]} 1/64 low_rank"]  # an incomplete rate does not count
-    assert experiments.method_rates(sweep)["low_rank"] == rates[1]
-    assert experiments.main(["tuned", "--out", str(tmp_path)]) == 2
+    sweep = {}
+    for method, errors in validation.items():
+        for i, name in enumerate(experiments.settings_of(method)):
+            for c in ("1/8", "1/64"):
+                error = errors[i] if i < 3 else 0.9
+                sweep[f"{name} | {c} {method}"] = {"best_validation_error": error}
+    assert experiments.best_settings(sweep) == {
+        "hashing": names[1], "low_rank": names[0], "random_edges": names[0],
+        "shrunk": names[2]}
+    sweep[f"{names[3]} rescaled | 1/8 hashing"]["best_validation_error"] = 0.01
+    sweep[f"{names[3]} rescaled | 1/64 hashing"]["best_validation_error"] = 0.01
+    assert experiments.best_settings(sweep)["hashing"] == f"{names[3]} rescaled"
+    assert experiments.setting_params(f"{names[3]} rescaled") == {
+        "solver": "sgd", "learning_rate_init": 0.003, "rescale_grad": True}
+    del sweep[f"{names[0]} | 1/64 low_rank"]  # an incomplete sweep is an error
+    with pytest.raises(ValueError, match="run the sweep experiment to the end"):
+        experiments.best_settings(sweep)
+    assert experiments.main(["table1", "--out", str(tmp_path)]) == 2
     assert "run it first" in capsys.readouterr().err
+
+
+def test_every_experiment_has_a_description(capsys):
+    with pytest.raises(SystemExit):
+        experiments.main(["--help"])
+    text = capsys.readouterr().out
+    for name in ("sweep", "table1", "compression", "expansion", "report"):
+        assert f"  {name} " in text
+    assert "(default: 50)" in text and "(default: docs)" in text

@@ -1,15 +1,17 @@
 """The paper's baselines behind `method`, and dark knowledge."""
 
+import copy
 import pickle
 import re
 import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -50,12 +52,14 @@ def test_budgets_per_method():
     units, budgets = [784, 1000, 10], [12250, 156]
     assert plan_layers("hashing", units, budgets) == (units, budgets)
     assert plan_layers("random_edges", units, budgets) == (units, budgets)
-    # low rank: r = max(1, round(budget / (n_in + n_out)))
-    assert plan_layers("low_rank", units, budgets) == (units, [7 * 1784, 1 * 1010])
-    assert plan_layers("low_rank", [4, 6], [30])[1] == [3 * 10]  # 3.0 -> 3
-    assert plan_layers("low_rank", [4, 6], [25])[1] == [3 * 10]  # 2.5 -> 3
-    assert plan_layers("low_rank", [4, 6], [24])[1] == [2 * 10]
-    assert plan_layers("low_rank", [4, 6], [24000])[1] == [4 * 10]  # full rank
+    # low rank: r = round(budget / min(n_in, n_out)), between 1 and max(n_in, n_out)
+    assert plan_layers("low_rank", units, budgets) == (units, [16 * 784, 16 * 10])
+    assert plan_layers("low_rank", [8, 4], [28])[1] == [7 * 4]  # 7.0 -> 7
+    assert plan_layers("low_rank", [8, 4], [26])[1] == [7 * 4]  # 6.5 -> 7
+    assert plan_layers("low_rank", [8, 4], [25])[1] == [6 * 4]
+    assert plan_layers("low_rank", [8, 4], [2])[1] == [1 * 4]  # at least rank 1
+    assert plan_layers("low_rank", [8, 4], [24000])[1] == [8 * 4]  # at most 8
+    assert plan_layers("low_rank", [4, 8], [26])[1] == [7 * 4]  # either side
     # shrunk: dense 784-h-10 within 12250 + 156 + 1000 + 10 = 13416 parameters
     shrunk_units, shrunk_stored = plan_layers("shrunk", units, budgets)
     assert shrunk_units == [784, 16, 10] and shrunk_stored == [784 * 16, 160]
@@ -67,9 +71,42 @@ def test_budgets_per_method():
 def test_low_rank_virtual_matrix_has_the_rank(small_digits):
     X, y = small_digits
     clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(60,), method="low_rank",
-                                          n_buckets=[3 * 124, 70], max_iter=3,
+                                          n_buckets=[3 * 60, 70], max_iter=3,
                                           random_state=0), X, y)
-    assert [np.linalg.matrix_rank(V) for V in clf.coefs_] == [3, 1]
+    # 64 x 60: rank 180 / 60 = 3; 60 x 10: rank round(70 / 10) = 7
+    assert [np.linalg.matrix_rank(V) for V in clf.coefs_] == [3, 7]
+    assert [w.size for w in clf.buckets_] == [3 * 60, 7 * 10]
+    # the fixed factor is a sign matrix scaled by 1 / sqrt(r), from the seed
+    layer = clf._layers()[0]
+    np.testing.assert_array_equal(np.abs(layer.U), 1 / np.sqrt(3))
+    twin = clf._layers()[0]
+    np.testing.assert_array_equal(twin.U, layer.U)
+
+
+@pytest.mark.parametrize("hidden", [(1000,), (1000, 1000, 1000)])
+@pytest.mark.parametrize("compression", [1 / 8, 1 / 64])
+@pytest.mark.parametrize("n_in", [64, 784])
+def test_every_method_stores_what_hashing_stores(hidden, compression, n_in):
+    """Table 1's networks: no method stores more than hashing's +3%, only
+    'shrunk' (integer widths) may store noticeably less, and no low-rank
+    layer is starved to rank 1."""
+    units = [n_in, *hidden, 10]
+    est = HashedMLPClassifier(hidden_layer_sizes=hidden, compression=compression)
+    budgets = est._budgets(units)
+
+    def stored(method):
+        widths, weights = plan_layers(method, units, budgets)
+        return sum(weights) + sum(widths[1:])
+
+    hashed = stored("hashing")
+    for method in ("low_rank", "random_edges", "shrunk"):
+        ratio = stored(method) / hashed
+        assert ratio <= 1.03, (method, ratio)
+        assert ratio >= (0.9 if method == "shrunk" else 0.97), (method, ratio)
+    ranks = [k // min(a, b) for k, a, b in zip(
+        plan_layers("low_rank", units, budgets)[1], units[:-1], units[1:])]
+    assert min(ranks) >= 8, ranks
+    assert ranks[-1] >= 10  # the output layer can reach every class direction
 
 
 def test_random_edges_keep_the_budget_and_store_no_mask(small_digits):
@@ -164,8 +201,47 @@ def test_random_forest_teacher(small_digits):
                                           random_state=0), X, y)
     gap = np.abs(copycat.predict_proba(X) - teacher_proba).mean()
     assert gap < 0.5 * np.abs(own.predict_proba(X) - teacher_proba).mean()
-    # the saved student does not carry its teacher
-    assert pickle.loads(pickle.dumps(student)).teacher is None
+
+
+
+class _UniformTeacher(ClassifierMixin, BaseEstimator):
+    """A teacher that knows nothing: the same probability for every class."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
+@pytest.mark.parametrize("teacher", [_UniformTeacher(),
+                                     FrozenEstimator(_UniformTeacher().fit(
+                                         np.zeros((10, 1)), np.arange(10)))])
+def test_teacher_is_a_parameter_like_any_other(small_digits, teacher):
+    """A student taught only by a uniform teacher learns nothing, in this
+    process, in joblib workers and in every copy: the teacher travels."""
+    X, y = small_digits
+    student = HashedMLPClassifier(hidden_layer_sizes=(32,), max_iter=10,
+                                  teacher=teacher, distillation_weight=1.0,
+                                  random_state=0)
+    scores = {n_jobs: cross_val_score(student, X, y, cv=2, n_jobs=n_jobs)
+              for n_jobs in (1, 2)}
+    np.testing.assert_array_equal(scores[1], scores[2])
+    assert scores[1].mean() < 0.3  # it really learned from the teacher alone
+    search = GridSearchCV(student, {"alpha": [1e-4, 1e-3]}, cv=2)
+    results = {n_jobs: fit_quietly(search.set_params(n_jobs=n_jobs), X, y)
+               .cv_results_["mean_test_score"] for n_jobs in (1, 2)}
+    np.testing.assert_array_equal(results[1], results[2])
+    fit_quietly(student, X, y)
+    for twin in (pickle.loads(pickle.dumps(student)), copy.deepcopy(student),
+                 clone(student)):
+        assert type(twin.teacher) is type(teacher)
+    skops = pytest.importorskip("skops.io")
+    dumped = skops.dumps(student)
+    loaded = skops.loads(dumped, trusted=skops.get_untrusted_types(data=dumped))
+    assert type(loaded.teacher) is type(teacher)
+    np.testing.assert_array_equal(loaded.predict_proba(X), student.predict_proba(X))
 
 
 def test_unfitted_teacher_is_fitted_on_the_training_data(small_digits):

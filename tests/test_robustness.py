@@ -239,6 +239,33 @@ BAD_INPUTS = [
     case("activation", unfitted(CLF, activation="softplus"), lambda e: e.fit(X, y),
          r"The 'activation' parameter of HashedMLPClassifier must be a str among "
          r"\{.*'relu'.*\}\. Got 'softplus' instead\."),
+    # -- solver -----------------------------------------------------------------
+    case("solver", unfitted(CLF, solver="lbfgs"), lambda e: e.fit(X, y),
+         r"The 'solver' parameter of HashedMLPClassifier must be a str among "
+         r"\{.*'adam'.*\}\. Got 'lbfgs' instead\."),
+    *[case(f"{name}={p!r}", unfitted(REG, solver="adam", **{name: p}),
+           lambda e: e.fit(X, y_reg),
+           param_error(name, REG, "a float in the range [0.0, 1.0)", p))
+      for name, p in itertools.product(("beta_1", "beta_2"), (1.0, -0.1))],
+    *[case(f"epsilon={p!r}", unfitted(CLF, solver="adam", epsilon=p),
+           lambda e: e.fit(X, y), param_error("epsilon", CLF,
+                                              "a float in the range (0.0, inf)", p))
+      for p in (0.0, -1e-8)],
+    *[case(f"max_grad_norm={p!r}", unfitted(CLF, max_grad_norm=p),
+           lambda e: e.fit(X, y),
+           param_error("max_grad_norm", CLF, "None or a float in the range "
+                       "(0.0, inf)", p))
+      for p in (0, -1.0, "big")],
+    case("rescale_grad='yes'", unfitted(CLF, rescale_grad="yes"),
+         lambda e: e.fit(X, y), param_error("rescale_grad", CLF,
+                                            "an instance of 'bool' or an instance "
+                                            "of 'numpy.bool'", "yes")),
+    case("rescale_grad-low_rank",
+         lambda method: CLF(method="low_rank", rescale_grad=True),
+         lambda e: e.fit(X, y),
+         re.escape("rescale_grad=True divides each stored weight's gradient by the "
+                   "number of virtual weights that share it, which "
+                   "method='low_rank' does not define")),
     case("method", lambda method: CLF(method="bogus"), lambda e: e.fit(X, y),
          r"The 'method' parameter of HashedMLPClassifier must be a str among "
          r"\{.*'hashing'.*\}\. Got 'bogus' instead\."),
