@@ -780,7 +780,7 @@ def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
         on_the_fly = idx == 0 and sparse and method == "hashing"
         if not on_the_fly:
             total += a * b * item * METHODS[method].materialises
-            total += workspace(a, b, k, item)
+            total += workspace(a, b, k, item, batch_size)
         total += n_vectors * k * item + 3 * batch_size * b * item
         validation = max(validation, (0 if on_the_fly else a * b) + 2 * n_val * b)
     if n_val:

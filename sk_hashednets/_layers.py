@@ -48,10 +48,11 @@ class WeightParametrization:
         return budget
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+    def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
         """Bytes a training layer allocates at its peak besides its virtual
         matrix and the optimizer's weight-sized vectors (index caches, sort
-        keys); ``itemsize`` is the bytes of one weight."""
+        keys); ``itemsize`` is the bytes of one weight, ``batch_size`` the
+        rows of a training batch."""
         return 0
 
     @property
@@ -123,7 +124,7 @@ class HashedWeights(WeightParametrization):
             _kernels.hash_codes(self.n_stored, self.seed_h, self.seed_xi, self._codes)
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+    def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
         """The index cache, one code per virtual weight, and the signed table
         of 2 * n_stored weights."""
         code = np.dtype(_code_dtype(2 * n_stored)).itemsize
@@ -216,13 +217,17 @@ class LowRankWeights(WeightParametrization):
         return min(rank, max(n_in, n_out)) * side
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored, itemsize):
-        """The fixed factor U, in float64 and in the training dtype."""
-        return (n_stored // min(n_in, n_out)) * max(n_in, n_out) * (8 + itemsize)
+    def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """The fixed factor U, in float64 and (if other) in the training
+        dtype, and two batch x rank buffers (the rank-r activations and the
+        backward pass's ``delta @ W.T`` or ``delta @ U.T``)."""
+        rank = n_stored // min(n_in, n_out)
+        extra = itemsize if itemsize != 8 else 0
+        return rank * max(n_in, n_out) * (8 + extra) + 2 * batch_size * rank * itemsize
 
     def _fixed(self, dtype):
         if dtype not in self._U:
-            self._U[dtype] = self.U.astype(dtype)
+            self._U[dtype] = self.U.astype(dtype, copy=False)
         return self._U[dtype]
 
     def _W(self, w):
@@ -301,7 +306,7 @@ class RandomEdgeWeights(WeightParametrization):
         return min(budget, n_in * n_out)
 
     @staticmethod
-    def workspace_bytes(n_in, n_out, n_stored, itemsize):
+    def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
         """Choosing the edges takes a uint64 key and an index per virtual
         weight (before the virtual matrix exists); the kept edges stay."""
         return max(16 * n_in * n_out - itemsize * n_in * n_out, 0) + 8 * n_stored
