@@ -334,6 +334,10 @@ def _load(out, name):
     if not path.exists():
         return None, None
     stored = json.loads(path.read_text())
+    if "max_grad_norm" not in stored["settings"]:  # written before the sweep
+        print(f"{path}: written by an earlier version of the experiments; "
+              "left out of the report", flush=True)
+        return None, None
     return stored["runs"], stored["settings"]
 
 
