@@ -5,6 +5,10 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+#: The solver settings of the tests written for momentum SGD (the default before
+#: Adam), whose short runs need its larger steps.
+SGD = {"solver": "sgd", "learning_rate_init": 0.01}
+
 
 @pytest.fixture(scope="session")
 def digits_split():

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import SGD
 from sklearn.base import clone
 from sklearn.datasets import make_friedman1, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -67,7 +68,8 @@ def test_pickled_size_shrinks_with_compression(digits_split):
     X_train = StandardScaler().fit_transform(X_train)
     sizes = {}
     for compression in (1.0, 1 / 64):
-        clf = HashedMLPClassifier(hidden_layer_sizes=(1000,), compression=compression,
+        clf = HashedMLPClassifier(**SGD,
+                                  hidden_layer_sizes=(1000,), compression=compression,
                                   random_state=0).fit(X_train, y_train)
         sizes[compression] = len(pickle.dumps(clf))
     assert sizes[1 / 64] <= sizes[1.0] / 30
@@ -169,7 +171,7 @@ def test_n_buckets_overrides_compression(small_digits):
 def test_binary_string_labels(small_digits):
     X, y = small_digits
     labels = np.where(y < 5, "low", "high")
-    clf = HashedMLPClassifier(hidden_layer_sizes=(30,), max_iter=30,
+    clf = HashedMLPClassifier(**SGD, hidden_layer_sizes=(30,), max_iter=30,
                               random_state=0).fit(X, labels)
     assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
     proba = clf.predict_proba(X)
@@ -184,12 +186,12 @@ def test_binary_string_labels(small_digits):
 def test_multilabel():
     X, Y = make_multilabel_classification(n_samples=300, n_classes=4, random_state=0)
     X = StandardScaler().fit_transform(X)
-    clf = HashedMLPClassifier(hidden_layer_sizes=(50,), max_iter=100,
+    clf = HashedMLPClassifier(**SGD, hidden_layer_sizes=(50,), max_iter=100,
                               random_state=0).fit(X, Y)
     assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 4
     assert clf.predict(X).shape == Y.shape and clf.predict_proba(X).shape == Y.shape
     assert clf.score(X, Y) > 0.5
-    sparse_Y = HashedMLPClassifier(hidden_layer_sizes=(50,), max_iter=100,
+    sparse_Y = HashedMLPClassifier(**SGD, hidden_layer_sizes=(50,), max_iter=100,
                                    random_state=0).fit(X, sp.csr_matrix(Y))
     np.testing.assert_array_equal(sparse_Y.predict(X), clf.predict(X))
 
@@ -217,7 +219,7 @@ def test_regressor_multi_output_and_unscaled_target():
 
 def test_partial_fit_classifier(small_digits):
     X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(40,), random_state=0)
+    clf = HashedMLPClassifier(**SGD, hidden_layer_sizes=(40,), random_state=0)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X[:50], y[:50])
     for start in range(0, 400, 100):
@@ -324,7 +326,8 @@ def test_convergence_warning_at_max_iter(small_digits):
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
 def test_learning_rate_schedules(small_digits, schedule):
     X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(30,), learning_rate=schedule,
+    clf = HashedMLPClassifier(solver="sgd",
+                              hidden_layer_sizes=(30,), learning_rate=schedule,
                               learning_rate_init=0.05, max_iter=300, tol=1e-2,
                               n_iter_no_change=2, random_state=0).fit(X, y)
     lr = clf._optimizer.learning_rate
@@ -383,10 +386,10 @@ def test_rare_clipping_warns_without_blaming_the_scaling():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(12000, 5))
     y = (X[:, 0] > 0).astype(int)
-    X[17] *= 1e3  # one huge row: the batch holding it clips, no other does
+    X[17] *= 1e5  # one huge row: the batch holding it clips, no other does
     with pytest.warns(UserWarning, match=r"clipped in 1 of 120 steps\. Clipping that "
                       r"rare changes little") as record:
-        HashedMLPClassifier(hidden_layer_sizes=(8,), batch_size=100, max_iter=1,
+        HashedMLPClassifier(**SGD, hidden_layer_sizes=(8,), batch_size=100, max_iter=1,
                             shuffle=False, random_state=0).fit(X, y)
     assert not any("StandardScaler" in str(w.message) for w in record)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SGD
 from sklearn.datasets import (
     load_digits,
     make_classification,
@@ -248,7 +249,7 @@ def test_pipeline_multi_output_regressor(tmp_path):
     X, y = make_friedman1(N_TRAIN + N_TEST, n_features=8, random_state=0)
     X = 100 * X + 50  # far from standardized: the folded scaler must act
     Y = np.c_[y, 3 * y - 40]
-    model = fit_quietly(make_pipeline(StandardScaler(), HashedMLPRegressor(
+    model = fit_quietly(make_pipeline(StandardScaler(), HashedMLPRegressor(**SGD,
         hidden_layer_sizes=(32,), activation="tanh", max_iter=60, random_state=0)),
         X[:N_TRAIN], Y[:N_TRAIN])
     X_test = X[N_TRAIN:].astype(np.float32)

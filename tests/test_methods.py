@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import SGD
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -128,7 +129,8 @@ def test_random_edges_keep_the_budget_and_store_no_mask(small_digits):
 
 def test_shrunk_is_a_smaller_dense_network(small_digits):
     X, y = small_digits
-    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(200,), method="shrunk",
+    clf = fit_quietly(HashedMLPClassifier(**SGD,
+                                          hidden_layer_sizes=(200,), method="shrunk",
                                           compression=1 / 16, max_iter=20,
                                           random_state=0), X, y)
     width = len(clf.intercepts_[0])
@@ -141,11 +143,12 @@ def test_shrunk_is_a_smaller_dense_network(small_digits):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_trains_and_predicts_both_estimators(small_digits, method):
     X, y = small_digits
-    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), method=method,
+    clf = fit_quietly(HashedMLPClassifier(**SGD,
+                                          hidden_layer_sizes=(64,), method=method,
                                           compression=1 / 4, max_iter=30,
                                           random_state=0), X, y)
     assert clf.score(X, y) > 0.5
-    reg = fit_quietly(HashedMLPRegressor(hidden_layer_sizes=(64,), method=method,
+    reg = fit_quietly(HashedMLPRegressor(**SGD, hidden_layer_sizes=(64,), method=method,
                                          compression=1 / 4, max_iter=30,
                                          random_state=0), X, y.astype(float))
     assert reg.score(X, y) > 0.3
@@ -186,18 +189,20 @@ def test_method_change_with_warm_start_is_refused(small_digits):
 def test_random_forest_teacher(small_digits):
     X, y = small_digits
     forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
-    student = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), teacher=forest,
+    student = fit_quietly(HashedMLPClassifier(**SGD,
+                                              hidden_layer_sizes=(64,), teacher=forest,
                                               max_iter=50, random_state=0), X, y)
     assert student.score(X, y) > 0.9
     # a student trained only on a shallow, unsure teacher copies its probabilities
     shallow = RandomForestClassifier(n_estimators=20, max_depth=3,
                                      random_state=0).fit(X, y)
-    copycat = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), teacher=shallow,
+    copycat = fit_quietly(HashedMLPClassifier(**SGD,
+                                              hidden_layer_sizes=(64,), teacher=shallow,
                                               distillation_weight=1.0,
                                               distillation_temperature=1.0,
                                               max_iter=50, random_state=0), X, y)
     teacher_proba = shallow.predict_proba(X)
-    own = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(64,), max_iter=50,
+    own = fit_quietly(HashedMLPClassifier(**SGD, hidden_layer_sizes=(64,), max_iter=50,
                                           random_state=0), X, y)
     gap = np.abs(copycat.predict_proba(X) - teacher_proba).mean()
     assert gap < 0.5 * np.abs(own.predict_proba(X) - teacher_proba).mean()
@@ -281,6 +286,7 @@ def test_binary_distillation(small_digits):
     X, y = small_digits
     labels = np.where(y < 5, "low", "high")
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, labels)
-    student = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(32,), teacher=forest,
+    student = fit_quietly(HashedMLPClassifier(**SGD,
+                                              hidden_layer_sizes=(32,), teacher=forest,
                                               max_iter=30, random_state=0), X, labels)
     assert student.n_outputs_ == 1 and student.score(X, labels) > 0.85

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import SGD
 from joblib import parallel_backend
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -377,7 +378,7 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopp
         X_, hidden, compression = r.randn(300, 100), 1000, 1
     y_ = np.arange(300) % 5
     clf = make(CLF, method, hidden_layer_sizes=(hidden,), compression=compression,
-               max_iter=2, early_stopping=early_stopping)
+               max_iter=2, early_stopping=early_stopping, **SGD)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X_[:100], y_[:100])  # compile the kernels outside the measurement
@@ -402,8 +403,10 @@ def test_failed_partial_fit_changes_nothing(Est):
     """A diverging partial_fit leaves the model exactly as it was: predictions,
     pickled state and the result of the following updates."""
     kwargs = {"classes": [0, 1, 2]} if Est is CLF else {}
-    model = make(Est, "hashing", batch_size=10).partial_fit(X, target(Est), **kwargs)
-    twin = make(Est, "hashing", batch_size=10).partial_fit(X, target(Est), **kwargs)
+    model = make(Est, "hashing", batch_size=10, **SGD).partial_fit(X, target(Est),
+                                                                    **kwargs)
+    twin = make(Est, "hashing", batch_size=10, **SGD).partial_fit(X, target(Est),
+                                                                   **kwargs)
     before = model.predict(X)
     state = pickle.dumps(model)
     with np.errstate(all="ignore"), pytest.raises(ValueError) as info:
@@ -427,7 +430,7 @@ def test_fit_diverging_in_a_later_epoch_keeps_the_completed_epochs(monkeypatch):
     """The loss turns NaN in epoch 3: the model is the one of 2 epochs, bit for bit."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reference = make(REG, "hashing", batch_size=10, max_iter=2).fit(X, y_reg)
+        reference = make(REG, "hashing", batch_size=10, max_iter=2, **SGD).fit(X, y_reg)
     original = _network.Trainer.step
     calls = itertools.count(1)
 
@@ -436,7 +439,7 @@ def test_fit_diverging_in_a_later_epoch_keeps_the_completed_epochs(monkeypatch):
         return np.nan if next(calls) == 8 else loss  # 3 steps per epoch
 
     monkeypatch.setattr(_network.Trainer, "step", step)
-    model = make(REG, "hashing", batch_size=10, max_iter=50)
+    model = make(REG, "hashing", batch_size=10, max_iter=50, **SGD)
     with pytest.raises(ValueError, match=re.escape(
             "Training diverged in epoch 3: the loss became non-finite (nan). Training "
             "stopped; the model keeps the result of its 2 completed epoch(s). Lower "
@@ -453,7 +456,8 @@ def test_fit_diverging_in_a_later_epoch_keeps_the_completed_epochs(monkeypatch):
 @pytest.mark.parametrize("Est", [CLF, REG])
 def test_absurd_learning_rate_fails_clearly_and_warm_start_keeps_the_model(Est):
     with np.errstate(all="ignore"):
-        fresh = make(Est, "hashing", batch_size=10, learning_rate_init=1e300)
+        fresh = make(Est, "hashing", batch_size=10, learning_rate_init=1e300,
+                     solver="sgd")
         with pytest.raises(ValueError, match=re.escape(
                 "The model is left as it was before this call. Lower "
                 "learning_rate_init (currently 1e+300)")):
@@ -462,7 +466,7 @@ def test_absurd_learning_rate_fails_clearly_and_warm_start_keeps_the_model(Est):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = make(Est, "hashing", batch_size=10, warm_start=True).fit(
+            model = make(Est, "hashing", batch_size=10, warm_start=True, **SGD).fit(
                 X, target(Est))
         state = pickle.dumps(model)
         model.set_params(learning_rate_init=1e300)

@@ -144,7 +144,7 @@ def test_max_grad_norm(small_digits):
     X_raw = X * 1000  # badly scaled input
     params = dict(hidden_layer_sizes=(20,), max_iter=3, random_state=0)
     with pytest.warns(UserWarning, match=re.escape(
-            "The gradient norm exceeded max_grad_norm=10 and was clipped in")):
+            "The gradient norm exceeded max_grad_norm=100 and was clipped in")):
         clipped = fit_quietly(HashedMLPClassifier(**params), X_raw, y)
     assert clipped.n_clipped_steps_ == clipped._step  # every step clipped
     with warnings.catch_warnings():
