@@ -155,17 +155,7 @@ class Target:
         self.cflags = list(cflags)
 
     def _link(self, name, text, sources):
-        (self.directory / f"{name}.c").write_text(text)
-        elf = self.directory / f"{name}.elf"
-        command = ["arm-none-eabi-gcc", *CFLAGS, *self.cflags,
-                   "-I", str(self.directory), *LDFLAGS, "-o", str(elf),
-                   str(HERE / "startup.c"), str(self.directory / f"{name}.c"),
-                   *sources, "-lm"]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 or result.stderr:
-            raise RuntimeError(
-                f"arm-none-eabi-gcc failed on {name}.c:\n{result.stderr}")
-        return elf
+        return link(self.directory, name, text, sources, self.cflags)
 
     def run(self, X):
         """Run every row of ``X`` on the board: (outputs, instructions per row)."""
@@ -175,14 +165,10 @@ class Target:
         elf = self._link("driver", DRIVER.format(
             includes=self.includes, n_rows=len(X), n_features=self.n_features,
             n_outputs=self.n_outputs, rows=rows, call=self.call), self.sources)
-        result = subprocess.run([*QEMU, "-kernel", str(elf)], capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL)
-        lines = result.stdout.splitlines()
-        if result.returncode != 0 or len(lines) != len(X) + 1:
-            raise RuntimeError(
-                f"the program did not run to its end under QEMU (exit status "
-                f"{result.returncode}; status 1 follows a fault):\n{result.stdout}"
-                f"{result.stderr}")
+        lines = run_elf(elf)
+        if len(lines) != len(X) + 1:
+            raise RuntimeError(f"expected {len(X) + 1} lines from the board, got:\n"
+                               + "\n".join(lines))
         out = np.array([[np.float32(v) for v in line.split()] for line in lines[:-1]])
         ticks = int(lines[-1].split()[1])
         return out, ticks * INSTRUCTIONS_PER_TICK / len(X)
@@ -197,6 +183,33 @@ class Target:
             sizes.append(section_sizes(elf))
         (text, data, bss), (text0, data0, bss0) = sizes
         return text + data - text0 - data0, data + bss - data0 - bss0
+
+
+def link(directory, name, text, sources=(), cflags=()):
+    """Write ``text`` as ``<name>.c`` in ``directory`` and link it with the
+    startup file and ``sources`` into ``<name>.elf``; any warning is an error."""
+    directory = Path(directory)
+    (directory / f"{name}.c").write_text(text)
+    elf = directory / f"{name}.elf"
+    command = ["arm-none-eabi-gcc", *CFLAGS, *cflags, "-I", str(directory), *LDFLAGS,
+               "-o", str(elf), str(HERE / "startup.c"), str(directory / f"{name}.c"),
+               *[str(s) for s in sources], "-lm"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 or result.stderr:
+        raise RuntimeError(f"arm-none-eabi-gcc failed on {name}.c:\n{result.stderr}")
+    return elf
+
+
+def run_elf(elf):
+    """Run a linked program under QEMU: the lines it printed."""
+    result = subprocess.run([*QEMU, "-kernel", str(elf)], capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"the program did not run to its end under QEMU (exit status "
+            f"{result.returncode}; status 1 follows a fault):\n{result.stdout}"
+            f"{result.stderr}")
+    return result.stdout.splitlines()
 
 
 def section_sizes(path):
