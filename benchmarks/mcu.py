@@ -377,11 +377,11 @@ def report(results, kernels, command, fashion_rows, plot_path):
             "| loop | instructions / weight | flash per virtual weight |",
             "| --- | --- | --- |",
             f"| export_c as it is: two hashes, double multiply-add (software on "
-            f"an M4F) | {per['exported']:.1f} | 4 B / (1 / compression) |",
+            f"an M4F) | {per['exported']:.1f} | 4 B x compression |",
             f"| the same two hashes, float multiply-add | {per['hashed_float']:.1f} "
-            "| 4 B / (1 / compression) |",
+            "| 4 B x compression |",
             f"| hashes cached in a 16-bit table (bucket, sign), float | "
-            f"{per['cached']:.1f} | 2 B + 4 B / (1 / compression) |",
+            f"{per['cached']:.1f} | 2 B + 4 B x compression |",
             f"| dense float multiply-add | {per['dense_float']:.1f} | 4 B |",
             "",
         ]
