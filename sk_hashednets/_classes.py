@@ -426,11 +426,13 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         return Distillation(loss, self.distillation_temperature,
                             self.distillation_weight)
 
+    _target_attributes = ("classes_", "_y_type")
+
     def _split_stratify(self, y):
         return y if type_of_target(y) == "multiclass" else None
 
-    def _validation_score(self, raw, y, sample_weight, state):
-        labels = _labels(raw, state["_y_type"], state["classes_"])
+    def _validation_score(self, raw, y, sample_weight, targets):
+        labels = _labels(raw, targets["_y_type"], targets["classes_"])
         return accuracy_score(y, labels, sample_weight=sample_weight)
 
     # -- public API ------------------------------------------------------
@@ -603,8 +605,10 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
     def _out_activation(self, target_state):
         return "identity"
 
-    def _validation_score(self, raw, y, sample_weight, state):
-        pred = _unscale(raw, state["target_mean_"], state["target_scale_"])
+    _target_attributes = ("target_mean_", "target_scale_")
+
+    def _validation_score(self, raw, y, sample_weight, targets):
+        pred = _unscale(raw, targets["target_mean_"], targets["target_scale_"])
         return r2_score(y, pred, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)

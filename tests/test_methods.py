@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import plan_layers, shrink_widths
+from sk_hashednets._layers import layer_budgets, plan_layers, shrink_widths
 
 METHODS = ["hashing", "low_rank", "random_edges", "shrunk"]
 
@@ -91,8 +91,7 @@ def test_every_method_stores_what_hashing_stores(hidden, compression, n_in):
     'shrunk' (integer widths) may store noticeably less, and no low-rank
     layer is starved to rank 1."""
     units = [n_in, *hidden, 10]
-    est = HashedMLPClassifier(hidden_layer_sizes=hidden, compression=compression)
-    budgets = est._budgets(units)
+    budgets = layer_budgets(units, compression)
 
     def stored(method):
         widths, weights = plan_layers(method, units, budgets)

@@ -28,7 +28,13 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _base, _network
+from sk_hashednets import (
+    HashedMLPClassifier,
+    HashedMLPRegressor,
+    _base,
+    _network,
+    _training,
+)
 from sk_hashednets._layers import METHODS
 
 TESTS = Path(__file__).resolve().parent
@@ -95,7 +101,7 @@ def too_large(n_in, n_out):
 def fit_on_machine_with(nbytes, X_, y_):
     """fit as if the machine had only ``nbytes`` of memory."""
     def call(est):
-        with mock.patch.object(_base, "_physical_memory", return_value=nbytes):
+        with mock.patch.object(_training, "_physical_memory", return_value=nbytes):
             est.fit(X_, y_)
     return call
 
@@ -335,6 +341,7 @@ def test_bad_input_is_rejected_before_any_work(case, method, monkeypatch):
     est = case.setup(method)
     before = pickle.dumps(est)
     monkeypatch.setattr(_base, "make_layer", _no_work)
+    monkeypatch.setattr(_training, "make_layer", _no_work)
     with pytest.raises(case.exc, match=case.match):
         case.call(est)
     assert pickle.dumps(est) == before  # a fitted model is exactly as before
@@ -389,7 +396,7 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopp
             tracemalloc.stop()
     units = [X_.shape[1], len(clf.intercepts_[0]), 5]
     budgets = [len(w) for w in clf.buckets_]
-    estimate = _base._training_bytes(method, units, budgets, np.float64, 200,
+    estimate = _network.training_bytes(method, units, budgets, np.float64, 200,
                                      30 if early_stopping else 0, sparse)
     assert peak <= estimate <= 1.4 * peak
 
@@ -408,7 +415,7 @@ def test_failed_partial_fit_changes_nothing(Est):
     state = pickle.dumps(model)
     with np.errstate(all="ignore"), pytest.raises(ValueError) as info:
         model.partial_fit(X * 1e200, target(Est))
-    assert isinstance(info.value, _base.DivergenceError)
+    assert isinstance(info.value, _training.DivergenceError)
     assert re.match(
         r"Training diverged in epoch 2: the (loss|gradient|parameters) became "
         r"non-finite \(.*\)\. The model is left as it was before this call\. Lower "

@@ -13,8 +13,8 @@ from sklearn.preprocessing import StandardScaler
 from test_gradients import make_problem, make_trainer
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._base import _grad_scales
 from sk_hashednets._optimizers import Adam
+from sk_hashednets._training import _grad_scales
 
 
 def fit_quietly(model, X, y):
