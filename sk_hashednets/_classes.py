@@ -136,11 +136,15 @@ _PARAMETERS = """
         and time.
 
     warm_start : bool, default=False
-        Reuse the previous solution as the start of the next ``fit``.
+        Reuse the previous solution as the start of the next ``fit``. With
+        ``early_stopping``, every call holds out the same rows (for a given
+        ``random_state``) and the best epoch of all calls is kept.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when its
-        score stops improving, and keep the parameters of the best epoch.
+        Hold out ``validation_fraction`` of the training data (stratified for
+        single-output classification), stop when its score stops improving,
+        and keep the parameters of the best epoch. Not supported by
+        ``partial_fit``, as in scikit-learn's MLPs.
 
     validation_fraction : float in [0, 1), default=0.1
         Share of the training data held out when ``early_stopping`` is set.
@@ -429,7 +433,8 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
     _target_attributes = ("classes_", "_y_type")
 
     def _split_stratify(self, y):
-        return y if type_of_target(y) == "multiclass" else None
+        # as MLPClassifier: stratify single-output targets, not multilabel ones
+        return y if type_of_target(y) in ("binary", "multiclass") else None
 
     def _validation_score(self, raw, y, sample_weight, targets):
         labels = _labels(raw, targets["_y_type"], targets["classes_"])
