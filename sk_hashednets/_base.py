@@ -1,7 +1,6 @@
 """BaseHashedMLP: parameters, validation, persistence and the public API of both
 estimators; the epoch loop lives in ``_training``."""
 
-import inspect
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -15,15 +14,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import __version__
 from ._layers import METHODS, layer_budgets, make_layer, plan_layers
 from ._network import LOSSES, forward
 from ._optimizers import make_optimizer
+from ._persistence import pack, unpack
 from ._training import TrainingState, check_trainable, fit_stochastic
-
-#: Version of the pickled state; bump it when the meaning of a stored
-#: attribute changes, and teach ``__setstate__`` to read the older ones.
-STATE_FORMAT = 1
 
 
 class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
@@ -242,45 +237,16 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
     # persistence
     # ------------------------------------------------------------------
     def __getstate__(self):
-        state = dict(super().__getstate__())  # object.__getstate__ is not a copy
-        # The optimizer's velocities are as large as the model: a saved model
-        # resumes partial_fit with fresh momentum instead.
-        state.pop("_optimizer", None)
-        if "buckets_" in state:
-            # one flat array instead of 2 per layer keeps small models small
-            weights = state.pop("buckets_")
-            biases = state.pop("intercepts_")
-            state["_packed_params"] = np.concatenate(weights + biases)
-            state["_packed_sizes"] = [a.size for a in weights + biases]
-        state["_sk_hashednets_state_format"] = STATE_FORMAT
-        state["_sk_hashednets_version"] = __version__
-        return state
+        # object.__getstate__ is not a copy
+        return pack(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        fmt = state.pop("_sk_hashednets_state_format", None)
-        version = state.pop("_sk_hashednets_version", None)
-        if fmt is not None and fmt > STATE_FORMAT:
-            raise ValueError(
-                f"This {type(self).__name__} was saved by sk_hashednets {version} "
-                f"with state format {fmt}; this sk_hashednets ({__version__}) reads "
-                f"formats up to {STATE_FORMAT}. Upgrade sk_hashednets to load it."
-            )
-        if "buckets_" in state or "_packed_params" in state:
-            state.setdefault("_method", "hashing")  # models saved before `method`
-        if "_packed_params" in state:
-            packed = state.pop("_packed_params")
-            sizes = state.pop("_packed_sizes")
-            arrays = np.split(packed, np.cumsum(sizes)[:-1])
-            n_layers = len(sizes) // 2
-            state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
-            state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
-        # A parameter added after the model was saved takes its default value:
-        # new parameters default to the earlier behaviour, so the model
-        # predicts as it did when it was saved.
-        for name, param in inspect.signature(type(self)).parameters.items():
-            if param.default is not param.empty:
-                state.setdefault(name, param.default)
-        super().__setstate__(state)
+        super().__setstate__(unpack(type(self), state))
+
+    @classmethod
+    def _check_target_state(cls, state):
+        """Raise ``StateError`` where a loaded state's target attributes
+        disagree with its output layer (``n_outputs_``, ``out_activation_``)."""
 
     # ------------------------------------------------------------------
     # fitting

@@ -3,7 +3,7 @@ one training step over a batch with buffers allocated once per fit."""
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax, xlogy
 
 from . import _kernels
 from ._layers import METHODS
@@ -91,6 +91,26 @@ class LogisticCrossEntropy(Loss):
         return _kernels.logistic_cross_entropy(z, Y, sw, 1.0 / sw_sum, delta)
 
 
+class PoissonDeviance(Loss):
+    """Half the Poisson deviance with the log link: ``mu = exp(z)``, as
+    :class:`~sklearn.neural_network.MLPRegressor`'s ``loss='poisson'``.
+
+    Per sample, summed over outputs: ``y log(y / mu) - y + mu``; its gradient
+    in ``z`` is ``mu - y`` (the canonical link), which the generic
+    :meth:`Loss.value_and_delta` computes.
+    """
+
+    out_activation = "exp"
+
+    def link(self, z):
+        return np.exp(z)
+
+    def per_sample(self, z, Y):
+        z = z.astype(np.float64)
+        Y = Y.astype(np.float64, copy=False)
+        return (np.exp(z) - Y * z + xlogy(Y, Y) - Y).sum(axis=1)
+
+
 class Distillation(Loss):
     """Hinton et al.'s dark knowledge: hard targets mixed with a teacher's soft ones.
 
@@ -127,7 +147,8 @@ class Distillation(Loss):
 
 LOSSES = {
     loss.out_activation: loss
-    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy)
+    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy,
+                 PoissonDeviance)
 }
 
 
