@@ -682,3 +682,51 @@ def test_ctrl_c_mid_epoch_leaves_a_usable_model(monkeypatch):
     np.testing.assert_array_equal(model.predict(X_), model.classes_[proba.argmax(1)])
     model.partial_fit(X_, y_)  # and training can go on
     assert pickle.loads(pickle.dumps(model)).predict(X_).shape == (400,)
+
+
+# --------------------------------------------------------------------------
+# memory: the machine's, or a container's limit
+# --------------------------------------------------------------------------
+def _fake_cgroups(tmp_path, membership, mounts, limits):
+    (tmp_path / "cgroup").write_text(membership)
+    (tmp_path / "mountinfo").write_text(
+        "".join(f"3{i} 1 0:3{i} / {tmp_path / folder} rw - {fstype} cgroup "
+                f"{options}\n" for i, (folder, fstype, options) in enumerate(mounts)))
+    for path, value in limits.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(value + "\n")
+    return _training.cgroup_memory_limit(tmp_path / "cgroup", tmp_path / "mountinfo")
+
+
+def test_cgroup_v1_limit_is_the_tightest_of_the_ancestors(tmp_path):
+    limit = _fake_cgroups(
+        tmp_path, "5:cpu:/\n4:memory:/jobs/one\n0::/\n",
+        [("cpu", "cgroup", "rw,cpu"), ("memory", "cgroup", "rw,memory")],
+        {"memory/memory.limit_in_bytes": "9223372036854771712",
+         "memory/jobs/memory.limit_in_bytes": "500000",
+         "memory/jobs/one/memory.limit_in_bytes": "900000",
+         "cpu/jobs/one/memory.limit_in_bytes": "7"})
+    assert limit == 500000
+
+
+def test_cgroup_v2_memory_max(tmp_path):
+    limit = _fake_cgroups(
+        tmp_path, "0::/user/job\n", [("unified", "cgroup2", "rw")],
+        {"unified/user/job/memory.max": "max", "unified/user/memory.max": "2048"})
+    assert limit == 2048
+    assert _fake_cgroups(tmp_path, "0::/user/job\n", [("unified", "cgroup2", "rw")],
+                         {"unified/user/memory.max": "max"}) is None
+
+
+def test_no_cgroup_means_no_limit(tmp_path):
+    assert _training.cgroup_memory_limit(tmp_path / "none", tmp_path / "none") is None
+
+
+def test_memory_check_reads_the_cgroup_limit(monkeypatch):
+    monkeypatch.setattr(_training, "cgroup_memory_limit", lambda: 2**16)
+    est = HashedMLPClassifier(hidden_layer_sizes=(2000,))
+    with pytest.raises(ValueError, match=re.escape(
+            "GiB of memory of this process's cgroup (its memory limit): its layers "
+            "[60, 2000, 3]")):
+        est.fit(X_wide, y)
+    assert _training.available_memory()[0] == 2**16
