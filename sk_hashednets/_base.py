@@ -189,10 +189,29 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         """The parametrization of each fitted layer."""
         units = [self.n_features_in_] + [len(b) for b in self.intercepts_]
         return [
-            make_layer(self._method, units[i], units[i + 1], len(w),
-                       self.hash_seeds_[i], cache=cache)
+            self._make_layer(self._method, units[i], units[i + 1], len(w),
+                             self.hash_seeds_[i], cache=cache)
             for i, w in enumerate(self.buckets_)
         ]
+
+    def _make_layer(self, method, n_in, n_out, n_stored, seeds, cache=False):
+        """``make_layer``, building each random-edge layer once.
+
+        Its mask costs a key per virtual weight and a partition; the layer is
+        kept in ``_edge_layers`` (keyed by shape, stored weights and seed,
+        never pickled) for every later fit, predict or read of ``coefs_``.
+        Other layers are cheap to build, and low-rank ones keep per-call
+        buffers, so they are built on each call.
+        """
+        if method != "random_edges":
+            return make_layer(method, n_in, n_out, n_stored, seeds, cache=cache)
+        memo = self.__dict__.setdefault("_edge_layers", {})
+        key = (n_in, n_out, n_stored, int(seeds[0]))
+        if key not in memo:
+            if len(memo) >= 16:  # refits with new seeds: forget the oldest
+                del memo[next(iter(memo))]
+            memo[key] = make_layer(method, n_in, n_out, n_stored, seeds)
+        return memo[key]
 
     # ------------------------------------------------------------------
     # public helpers
@@ -301,8 +320,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         # With sparse X, the first layer hashes on the fly: no index cache,
         # whose size (one int per virtual weight) grows with n_features.
         layers = [
-            make_layer(state._method, a, b, k, state.hash_seeds_[i],
-                       cache=not (i == 0 and sp.issparse(X)))
+            self._make_layer(state._method, a, b, k, state.hash_seeds_[i],
+                             cache=not (i == 0 and sp.issparse(X)))
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]

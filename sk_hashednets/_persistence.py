@@ -29,6 +29,7 @@ def pack(state):
     # The optimizer's velocities are as large as the model: a saved model
     # resumes partial_fit with fresh momentum instead.
     state.pop("_optimizer", None)
+    state.pop("_edge_layers", None)  # rebuilt from the seeds when needed
     if "buckets_" in state:
         # one flat array instead of 2 per layer keeps small models small
         weights = state.pop("buckets_")

@@ -24,7 +24,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._layers import make_layer
 from ._network import Trainer, forward, training_bytes
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -105,7 +104,7 @@ class TrainingState:
         for i, k in enumerate(budgets):
             a, b = layer_units[i], layer_units[i + 1]
             bound = np.sqrt(factor / (a + b))
-            layer = make_layer(estimator.method, a, b, k, hash_seeds[i])
+            layer = estimator._make_layer(estimator.method, a, b, k, hash_seeds[i])
             weights.append(layer.init_weights(bound, rng, dtype))
             biases.append(rng.uniform(-bound, bound, b).astype(dtype))
         early_stopping = estimator.early_stopping
