@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import clone
 from sklearn.datasets import make_friedman1, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -15,7 +14,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _network
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 
 # ---------------------------------------------------------------------------
 # the headline numbers
@@ -337,39 +336,6 @@ def test_learning_rate_schedules(small_digits, schedule):
     assert clf.score(X, y) > 0.5
 
 
-def test_keyboard_interrupt_leaves_a_usable_model(small_digits, monkeypatch):
-    X, y = small_digits
-    original = _network.Trainer.step
-    calls = []
-
-    def interrupted_step(self, *args):
-        calls.append(1)
-        if len(calls) == 7:  # in the middle of the fourth epoch
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(_network.Trainer, "step", interrupted_step)
-    clf = HashedMLPClassifier(hidden_layer_sizes=(20,), batch_size=200, max_iter=50,
-                              random_state=0)
-    with pytest.warns(UserWarning, match="Training interrupted by user"):
-        clf.fit(X, y)
-    assert clf.n_iter_ == 3
-    assert clf.predict(X).shape == (400,)
-    assert np.isfinite(clf.predict_proba(X)).all()
-
-
-def test_divergence_raises_and_partial_fit_changes_nothing(small_digits):
-    X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(20,), random_state=0)
-    clf.partial_fit(X, y, classes=np.arange(10))
-    before = clf.predict_proba(X)
-    state = pickle.dumps(clf)
-    with pytest.raises(ValueError, match="Lower learning_rate_init"):
-        clf.partial_fit(X * 1e200, y)
-    np.testing.assert_array_equal(clf.predict_proba(X), before)
-    assert pickle.dumps(clf) == state
-
-
 def test_unscaled_input_warns_instead_of_exploding():
     rng = np.random.RandomState(0)
     X = rng.normal(loc=100, size=(60, 3))
@@ -405,14 +371,6 @@ def test_sparse_input_matches_dense(small_digits):
     np.testing.assert_array_equal(csc.predict(sp.csr_matrix(X)), dense.predict(X))
     np.testing.assert_allclose(csr.predict_proba(X), dense.predict_proba(X), rtol=1e-6,
                                atol=1e-9)
-
-
-def test_clone_is_unfitted(small_digits):
-    X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(10,), max_iter=200).fit(X, y)
-    twin = clone(clf)
-    assert twin.get_params() == clf.get_params()
-    assert not hasattr(twin, "buckets_")
 
 
 # ---------------------------------------------------------------------------
