@@ -21,6 +21,7 @@ from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compression, minimum", [(1 / 8, 0.97), (1 / 64, 0.95)])
 def test_digits_accuracy_with_defaults(digits_split, compression, minimum):
     X_train, X_test, y_train, y_test = digits_split
@@ -33,6 +34,7 @@ def test_digits_accuracy_with_defaults(digits_split, compression, minimum):
     assert model.score(X_test, y_test) >= minimum
 
 
+@pytest.mark.slow
 def test_grid_search_over_compression_in_parallel(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     clf = HashedMLPClassifier(hidden_layer_sizes=(1000,), random_state=0)
@@ -46,6 +48,7 @@ def test_grid_search_over_compression_in_parallel(digits_split):
     assert search.score(X_test, y_test) >= 0.97
 
 
+@pytest.mark.slow
 def test_regressor_matches_mlp_regressor_on_raw_friedman_target():
     X, y = make_friedman1(n_samples=3000, noise=0.5, random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -61,6 +64,7 @@ def test_regressor_matches_mlp_regressor_on_raw_friedman_target():
     assert r2_ours >= r2_ref - 0.05
 
 
+@pytest.mark.slow
 def test_pickled_size_shrinks_with_compression(digits_split):
     X_train, _, y_train, _ = digits_split
     X_train = StandardScaler().fit_transform(X_train)

@@ -14,6 +14,8 @@ from nbclient import NotebookClient
 
 import sk_hashednets
 
+pytestmark = pytest.mark.slow  # fresh kernels, processes or clusters
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 ids = [path.stem for path in NOTEBOOKS]
