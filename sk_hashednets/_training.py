@@ -4,10 +4,10 @@ The estimator validates its parameters and data, then hands a
 :class:`TrainingState` to :func:`fit_stochastic`, which runs the epochs
 (in the spirit of scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``).
 The state is the estimator's fitted attributes in private copies: the loop
-takes a :meth:`~TrainingState.snapshot` at each epoch boundary and
-:meth:`~TrainingState.commit`\\ s the last complete epoch to the estimator only
-when the call succeeds, so a failed or diverged call leaves the estimator as
-it was.
+takes a snapshot (:meth:`TrainingState.snapshot`) at each epoch boundary and
+commits the last complete epoch to the estimator (:meth:`TrainingState.commit`)
+only when the call succeeds, so a failed or diverged call leaves the estimator
+as it was.
 """
 
 import copy
