@@ -7,217 +7,14 @@ import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseHashedMLP
+from ._docstrings import ATTRIBUTES, PARAMETERS
 from ._network import LOSSES, Distillation
-
-_PARAMETERS = """
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of units in the ith hidden layer: the
-        width of the *virtual* network.
-
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers.
-
-    compression : float in (0, 1], default=1/8
-        Stored weights per virtual weight. Layer ``l`` stores
-        ``K_l = max(1, round(compression * n_in * n_out))`` buckets. Ignored
-        when ``n_buckets`` is given.
-
-    n_buckets : int or array-like of int, default=None
-        Number of buckets: one int for every layer, or one per weight layer
-        (hidden layers plus output layer). Capped at the layer's
-        ``n_in * n_out`` virtual weights. Overrides ``compression``.
-
-    method : {'hashing', 'low_rank', 'random_edges', 'shrunk'}, default='hashing'
-        How a layer stores its weights, at equal storage (the paper's
-        comparisons). ``'hashing'``: HashedNets buckets. ``'low_rank'``: the
-        paper's low-rank decomposition (Denil et al., 2013): one factor fixed
-        (a random sign matrix recomputed from the layer's seed, never stored),
-        the other learned along the layer's smaller side, of rank
-        ``r = round(budget / min(n_in, n_out))``, between 1 and
-        ``max(n_in, n_out)``. ``'random_edges'``: a fixed random subset of
-        ``budget`` connections, chosen by a hash of the layer's seed and never
-        stored. ``'shrunk'``: a dense network whose hidden widths are scaled
-        down (by one common factor, rounded down) until its weights and biases
-        fit the hashed network's storage.
-
-    dropout : float in [0, 1), default=0.0
-        Dropout probability on the hidden layers' outputs during training.
-        Dropout is inverted (kept units are scaled by ``1 / (1 - p)``), so
-        prediction needs no rescaling. Masks come from a counter-based hash
-        of (seed, step, row, unit), so they never depend on threads.
-
-    input_dropout : float in [0, 1), default=0.0
-        Dropout probability on the input features during training.
-
-    alpha : float, default=1e-4
-        Strength of the L2 penalty on the stored weights (the buckets), scaled
-        per batch as in scikit-learn's MLP. Biases are not penalized.
-
-    batch_size : int or 'auto', default='auto'
-        Size of minibatches; ``'auto'`` means ``min(200, n_samples)``.
-
-    solver : {'adam', 'sgd'}, default='adam'
-        ``'adam'``: Adam with scikit-learn's update (``beta_1``, ``beta_2``,
-        ``epsilon``), which scales each stored weight's step by its own
-        gradient history and so suits the unequal loads of hash buckets.
-        ``'sgd'``: momentum SGD (``momentum``, ``nesterovs_momentum`` and the
-        ``learning_rate`` schedule apply); it wants a larger
-        ``learning_rate_init`` (about 0.01). Adam is the default because it
-        had the lowest validation error of every method in the experiments'
-        sweep on Fashion-MNIST (docs/RESULTS.md).
-
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of ``solver='sgd'``, with the meanings of
-        scikit-learn's MLP:
-        ``'invscaling'`` uses ``learning_rate_init / (t + 1) ** power_t`` after
-        each epoch (``t`` counts samples); ``'adaptive'`` divides the rate by 5
-        each time progress stalls for ``n_iter_no_change`` epochs, and stops
-        once it falls below 1e-6.
-
-    learning_rate_init : float, default=0.001
-        Initial learning rate (step size) of the solver, as scikit-learn's
-        default. It suits ``solver='adam'``; with ``solver='sgd'`` use about
-        0.01.
-
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
-
-    momentum : float in [0, 1], default=0.9
-        Momentum of the SGD updates.
-
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum.
-
-    beta_1 : float in [0, 1), default=0.9
-        Decay rate of Adam's first-moment estimate (``solver='adam'``).
-
-    beta_2 : float in [0, 1), default=0.999
-        Decay rate of Adam's second-moment estimate (``solver='adam'``).
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant (``solver='adam'``).
-
-    max_grad_norm : float or None, default=100.0
-        Global L2 norm above which a batch gradient (all stored weights and
-        biases together) is scaled down to it before the solver's step; None
-        never clips. Training on scaled data stays well below the default
-        (the largest norm seen in the experiments' runs was about 45): it acts
-        on badly scaled input, where it turns a blow-up into slow progress and
-        a warning (which says how many steps were clipped;
-        ``n_clipped_steps_`` keeps the count).
-
-    rescale_grad : bool, default=False
-        Divide each bucket's gradient by its load, the number of virtual
-        weights that share it (the option of the HashedNets authors' code), so
-        that a bucket's step no longer grows with ``1 / compression``. With
-        ``method='random_edges'`` or ``'shrunk'`` every load is 1 and nothing
-        changes; ``method='low_rank'`` refuses it.
-
-    max_iter : int, default=200
-        Maximum number of epochs.
-
-    shuffle : bool, default=True
-        Shuffle the samples at each epoch.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the hash functions, the weight initialization, the dropout masks,
-        the shuffling and the validation split. Pass an int for identical
-        ``buckets_`` on every refit.
-
-    tol : float, default=1e-4
-        Improvement of the loss (or validation score) below which an epoch
-        counts as no progress.
-
-    verbose : bool, default=False
-        Print one line per epoch: loss, validation score when early stopping,
-        and time.
-
-    warm_start : bool, default=False
-        Reuse the previous solution as the start of the next ``fit``.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when its
-        score stops improving, and keep the parameters of the best epoch.
-
-    validation_fraction : float in [0, 1), default=0.1
-        Share of the training data held out when ``early_stopping`` is set.
-
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping (or, with the
-        ``'adaptive'`` schedule, before dividing the learning rate).
-"""
-
-_ATTRIBUTES = """
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only when X has string feature names.
-
-    n_layers_ : int
-        Number of layers, input and output included.
-
-    n_outputs_ : int
-        Number of output units.
-
-    out_activation_ : str
-        Output activation: {out_activation}.
-
-    activation_ : str
-        Hidden activation the model was fitted with.
-
-    buckets_ : list of ndarray of shape (K_l,)
-        The stored weights of each layer: the hash buckets.
-
-    intercepts_ : list of ndarray of shape (n_out_l,)
-        The dense biases of each layer.
-
-    hash_seeds_ : ndarray of shape (n_layers_ - 1, 2), dtype uint32
-        ``(seed_h, seed_xi)`` of each layer: the bucket hash and the sign hash
-        seeds. With ``buckets_`` they define the virtual weights exactly (see
-        the hash recipe in the README).
-
-    coefs_ : list of ndarray of shape (n_in, n_out)
-        The virtual weight matrices, built from the buckets when read.
-
-    n_stored_params_ : int
-        Stored parameters: buckets plus biases.
-
-    n_virtual_params_ : int
-        Parameters of the dense network with the same architecture.
-
-    loss_ : float
-        Training loss of the last epoch (L2 penalty included).
-
-    loss_curve_ : list of float
-        Training loss of each epoch.
-
-    best_loss_ : float or None
-        Lowest training loss; None with early stopping.
-
-    validation_scores_ : list of float or None
-        Validation score of each epoch with early stopping, else None.
-
-    best_validation_score_ : float or None
-        Best validation score with early stopping, else None.
-
-    n_iter_ : int
-        Number of epochs run.
-
-    n_clipped_steps_ : int
-        Steps of the last ``fit`` or ``partial_fit`` call whose gradient was
-        clipped to ``max_grad_norm``.
-
-    t_ : int
-        Number of training samples seen.
-"""
+from ._persistence import StateError
 
 
 class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
@@ -231,14 +28,14 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
     log-loss: softmax for multiclass targets, logistic for binary and
     multilabel ones.
 """
-        + _PARAMETERS
+        + PARAMETERS
         + """
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
         Class labels.
 """
-        + _ATTRIBUTES.format(out_activation="'softmax' or 'logistic'")
+        + ATTRIBUTES.format(out_activation="'softmax' or 'logistic'")
         + """
     Examples
     --------
@@ -388,6 +185,22 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
     def _out_activation(self, target_state):
         return "softmax" if target_state["_y_type"] == "multiclass" else "logistic"
 
+    @classmethod
+    def _check_target_state(cls, state):
+        y_type, classes = state.get("_y_type"), state.get("classes_")
+        n_out, act = state["n_outputs_"], state.get("out_activation_")
+        n_classes = (len(classes) if isinstance(classes, np.ndarray)
+                     and classes.ndim == 1 else None)
+        expected = {"binary": (2, 1, "logistic"),
+                    "multiclass": (n_out, max(n_out, 3), "softmax"),
+                    "multilabel-indicator": (n_out, n_out, "logistic")}
+        if expected.get(y_type) != (n_classes, n_out, act):
+            raise StateError(
+                f"its targets (_y_type={y_type!r}, classes_={classes!r}, "
+                f"out_activation_={act!r}) disagree with its {n_out} output "
+                "unit(s)."
+            )
+
     # -- dark knowledge --------------------------------------------------
     def _training_targets(self, X, y, Y, incremental, target_state):
         if self.teacher is None:
@@ -431,11 +244,14 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         return Distillation(loss, self.distillation_temperature,
                             self.distillation_weight)
 
-    def _split_stratify(self, y):
-        return y if type_of_target(y) == "multiclass" else None
+    _target_attributes = ("classes_", "_y_type")
 
-    def _validation_score(self, raw, y, sample_weight, state):
-        labels = _labels(raw, state["_y_type"], state["classes_"])
+    def _split_stratify(self, y):
+        # as MLPClassifier: stratify single-output targets, not multilabel ones
+        return y if type_of_target(y) in ("binary", "multiclass") else None
+
+    def _validation_score(self, raw, y, sample_weight, targets):
+        labels = _labels(raw, targets["_y_type"], targets["classes_"])
         return accuracy_score(y, labels, sample_weight=sample_weight)
 
     # -- public API ------------------------------------------------------
@@ -551,23 +367,36 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         """HashedNets multi-layer perceptron regressor.
 
     The regressor of the :class:`HashedMLPClassifier` family: hashed virtual
-    weights, Adam or momentum SGD, squared-error loss, single or multiple outputs.
-    The targets are standardized internally (``target_mean_``,
-    ``target_scale_``), so raw, unscaled targets train well; ``predict``
-    returns values on the original scale, while ``loss_`` and
-    ``loss_curve_`` are on the standardized scale.
+    weights, Adam or momentum SGD, single or multiple outputs, the squared
+    error or (for counts) the Poisson loss.
+
+    With ``loss='squared_error'`` the targets are standardized internally
+    (``target_mean_``, ``target_scale_``), so raw, unscaled targets train
+    well; ``predict`` returns values on the original scale, while ``loss_``
+    and ``loss_curve_`` are on the standardized scale. With ``loss='poisson'``
+    the targets must be non-negative and are used as they are (shifting them
+    would break that, and the log link already adapts to their scale:
+    ``target_mean_`` is 0 and ``target_scale_`` 1); ``predict`` returns
+    ``exp`` of the output layer, and ``loss_`` is the half Poisson deviance,
+    as in :class:`~sklearn.neural_network.MLPRegressor`.
 """
-        + _PARAMETERS
+        + PARAMETERS
         + """
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss: half the squared error with an identity output, or half
+        the Poisson deviance with an exponential output (log link), for
+        non-negative targets such as counts.
+
     Attributes
     ----------
     target_mean_ : ndarray of shape (n_outputs_,)
-        Mean of the training targets.
+        Mean of the training targets (0 with ``loss='poisson'``).
 
     target_scale_ : ndarray of shape (n_outputs_,)
-        Standard deviation of the training targets (1 where it is 0).
+        Standard deviation of the training targets (1 where it is 0, and
+        with ``loss='poisson'``).
 """
-        + _ATTRIBUTES.format(out_activation="'identity'")
+        + ATTRIBUTES.format(out_activation="'identity' or 'exp'")
         + """
     Examples
     --------
@@ -581,6 +410,62 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
 """
     )
 
+    _parameter_constraints: dict = {
+        **BaseHashedMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        compression=1 / 8,
+        n_buckets=None,
+        method="hashing",
+        dropout=0.0,
+        input_dropout=0.0,
+        alpha=1e-4,
+        batch_size="auto",
+        solver="adam",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_grad_norm=100.0,
+        rescale_grad=False,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        loss="squared_error",
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, compression=compression,
+            n_buckets=n_buckets, method=method, dropout=dropout,
+            input_dropout=input_dropout, alpha=alpha, batch_size=batch_size,
+            solver=solver, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            max_grad_norm=max_grad_norm, rescale_grad=rescale_grad,
+            max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+        )
+        self.loss = loss
+
     def _prepare_targets(self, y, first_pass, classes, sample_weight):
         if np.iscomplexobj(y):
             raise ValueError("Complex data not supported: y is complex.")
@@ -591,6 +476,24 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
             )
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         Y = Y.astype(np.float64)
+        poisson = self.loss == "poisson"
+        if poisson and not (Y >= 0).all():
+            raise ValueError(
+                "loss='poisson' needs non-negative targets (counts or rates), "
+                f"but y has values down to {Y.min():g}. Use "
+                "loss='squared_error' for targets that can be negative."
+            )
+        if not first_pass and self._out_activation({}) != self.out_activation_:
+            raise ValueError(
+                f"The model was fitted with out_activation_="
+                f"{self.out_activation_!r}, but loss={self.loss!r} asks for "
+                f"{self._out_activation({})!r}. Set warm_start=False (or call fit "
+                "instead of partial_fit) to start over with the new loss."
+            )
+        if first_pass and poisson:  # exp(z) must meet the counts as they are
+            ones = np.ones(Y.shape[1])
+            state = {"target_mean_": 0 * ones, "target_scale_": ones}
+            return Y, state
         if first_pass:
             mean = np.average(Y, axis=0, weights=sample_weight)
             scale = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=sample_weight))
@@ -606,10 +509,27 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         return (Y - mean) / scale, state
 
     def _out_activation(self, target_state):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
-    def _validation_score(self, raw, y, sample_weight, state):
-        pred = _unscale(raw, state["target_mean_"], state["target_scale_"])
+    @classmethod
+    def _check_target_state(cls, state):
+        shape = (state["n_outputs_"],)
+        for name in cls._target_attributes:
+            value = state.get(name)
+            if not (isinstance(value, np.ndarray) and value.shape == shape
+                    and value.dtype == np.float64):
+                raise StateError(f"{name} must be a float64 ndarray of shape "
+                                 f"{shape}, got {value!r}.")
+        if state.get("out_activation_") not in ("identity", "exp"):
+            raise StateError("out_activation_ must be 'identity' or 'exp', got "
+                             f"{state.get('out_activation_')!r}.")
+
+    _target_attributes = ("target_mean_", "target_scale_")
+
+    def _validation_score(self, raw, y, sample_weight, targets):
+        pred = _unscale(_link(raw, self._out_activation(targets)),
+                        targets["target_mean_"],
+                        targets["target_scale_"])
         return r2_score(y, pred, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -668,7 +588,9 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        return _unscale(self._forward(X), self.target_mean_, self.target_scale_)
+        raw = self._forward(X)
+        return _unscale(_link(raw, self.out_activation_), self.target_mean_,
+                        self.target_scale_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -684,6 +606,11 @@ def _labels(raw, y_type, classes):
     if y_type == "binary":
         return classes[positive[:, 0].astype(np.intp)]
     return positive.astype(int)
+
+
+def _link(raw, out_activation):
+    """Regression outputs: the identity, or exp for the Poisson loss."""
+    return np.exp(raw) if out_activation == "exp" else raw
 
 
 def _unscale(raw, mean, scale):

@@ -3,9 +3,10 @@ one training step over a batch with buffers allocated once per fit."""
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax, xlogy
 
 from . import _kernels
+from ._layers import METHODS
 
 ACTIVATIONS = {
     "identity": _kernels.IDENTITY,
@@ -90,6 +91,26 @@ class LogisticCrossEntropy(Loss):
         return _kernels.logistic_cross_entropy(z, Y, sw, 1.0 / sw_sum, delta)
 
 
+class PoissonDeviance(Loss):
+    """Half the Poisson deviance with the log link: ``mu = exp(z)``, as
+    :class:`~sklearn.neural_network.MLPRegressor`'s ``loss='poisson'``.
+
+    Per sample, summed over outputs: ``y log(y / mu) - y + mu``; its gradient
+    in ``z`` is ``mu - y`` (the canonical link), which the generic
+    :meth:`Loss.value_and_delta` computes.
+    """
+
+    out_activation = "exp"
+
+    def link(self, z):
+        return np.exp(z)
+
+    def per_sample(self, z, Y):
+        z = z.astype(np.float64)
+        Y = Y.astype(np.float64, copy=False)
+        return (np.exp(z) - Y * z + xlogy(Y, Y) - Y).sum(axis=1)
+
+
 class Distillation(Loss):
     """Hinton et al.'s dark knowledge: hard targets mixed with a teacher's soft ones.
 
@@ -126,7 +147,8 @@ class Distillation(Loss):
 
 LOSSES = {
     loss.out_activation: loss
-    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy)
+    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy,
+                 PoissonDeviance)
 }
 
 
@@ -180,6 +202,7 @@ class Trainer:
         self.alpha = alpha
         self.dropout_seed = np.uint32(dropout_seed)
         self.dtype = dtype
+        self.batch_size = batch_size
         self._hidden_drop = _dropout_constants(dropout)
         self._input_drop = _dropout_constants(input_dropout)
 
@@ -278,6 +301,41 @@ class Trainer:
         if not decay:
             return loss
         return loss + 0.5 * decay * sum(float(np.dot(w, w)) for w in weights)
+
+
+def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
+                   sparse, solver="sgd"):
+    """An upper estimate of the memory one fit allocates for a network.
+
+    Per layer: the :class:`Trainer`'s virtual matrix (reused for dL/dV) and
+    the parametrization's workspace (hashing: an index cache of one code per
+    virtual weight, and a signed table of twice the buckets), none of which a
+    hashed first layer needs on sparse input; 8 vectors of the stored
+    weights' size (weights, gradients, velocities, the previous fit's
+    weights, and the weights and velocities of two epoch snapshots, the new
+    one taken while the old one is alive), 11 with Adam (two moments instead
+    of one velocity), 2 more with early stopping (two best epochs); 3
+    activation-sized buffers per batch row (``z``, ``deriv``, ``delta``); a
+    dense input batch 3 times (``X_buf``, np.take's temporary, ``X_drop``).
+    Early stopping's validation pass builds one more virtual matrix and two
+    layers of activations of its ``n_val`` rows. Copies of the data (the
+    split, targets, sample weights, the epoch's order) are not counted.
+    """
+    item = np.dtype(dtype).itemsize
+    n_vectors = (11 if solver == "adam" else 8) + (2 if n_val else 0)
+    workspace = METHODS[method].workspace_bytes
+    total = 0 if sparse else 3 * batch_size * layer_units[0] * item
+    validation = 0
+    for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
+        on_the_fly = idx == 0 and sparse and method == "hashing"
+        if not on_the_fly:
+            total += a * b * item * METHODS[method].materialises
+            total += workspace(a, b, k, item, batch_size)
+        total += n_vectors * k * item + 3 * batch_size * b * item
+        validation = max(validation, (0 if on_the_fly else a * b) + 2 * n_val * b)
+    if n_val:
+        total += validation * item
+    return total
 
 
 def _dropout_constants(p):

@@ -14,6 +14,8 @@ from threadpoolctl import threadpool_limits
 
 from sk_hashednets import HashedMLPClassifier
 
+pytestmark = pytest.mark.slow  # fresh kernels, processes or clusters
+
 # One thread per worker process for Numba and BLAS: two single-threaded workers
 # share the 2 cores instead of oversubscribing them (the Nanny already sets the
 # BLAS/OpenMP variables to 1; NUMBA_NUM_THREADS is ours to set).

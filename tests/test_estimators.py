@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from conftest import SGD
-from sklearn.base import clone
 from sklearn.datasets import make_friedman1, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -16,13 +15,14 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _network
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 
 # ---------------------------------------------------------------------------
 # the headline numbers
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compression, minimum", [(1 / 8, 0.97), (1 / 64, 0.95)])
 def test_digits_accuracy_with_defaults(digits_split, compression, minimum):
     X_train, X_test, y_train, y_test = digits_split
@@ -35,6 +35,7 @@ def test_digits_accuracy_with_defaults(digits_split, compression, minimum):
     assert model.score(X_test, y_test) >= minimum
 
 
+@pytest.mark.slow
 def test_grid_search_over_compression_in_parallel(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     clf = HashedMLPClassifier(hidden_layer_sizes=(1000,), random_state=0)
@@ -48,6 +49,7 @@ def test_grid_search_over_compression_in_parallel(digits_split):
     assert search.score(X_test, y_test) >= 0.97
 
 
+@pytest.mark.slow
 def test_regressor_matches_mlp_regressor_on_raw_friedman_target():
     X, y = make_friedman1(n_samples=3000, noise=0.5, random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -63,6 +65,7 @@ def test_regressor_matches_mlp_regressor_on_raw_friedman_target():
     assert r2_ours >= r2_ref - 0.05
 
 
+@pytest.mark.slow
 def test_pickled_size_shrinks_with_compression(digits_split):
     X_train, _, y_train, _ = digits_split
     X_train = StandardScaler().fit_transform(X_train)
@@ -340,39 +343,6 @@ def test_learning_rate_schedules(small_digits, schedule):
     assert clf.score(X, y) > 0.5
 
 
-def test_keyboard_interrupt_leaves_a_usable_model(small_digits, monkeypatch):
-    X, y = small_digits
-    original = _network.Trainer.step
-    calls = []
-
-    def interrupted_step(self, *args):
-        calls.append(1)
-        if len(calls) == 7:  # in the middle of the fourth epoch
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(_network.Trainer, "step", interrupted_step)
-    clf = HashedMLPClassifier(hidden_layer_sizes=(20,), batch_size=200, max_iter=50,
-                              random_state=0)
-    with pytest.warns(UserWarning, match="Training interrupted by user"):
-        clf.fit(X, y)
-    assert clf.n_iter_ == 3
-    assert clf.predict(X).shape == (400,)
-    assert np.isfinite(clf.predict_proba(X)).all()
-
-
-def test_divergence_raises_and_partial_fit_changes_nothing(small_digits):
-    X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(20,), random_state=0)
-    clf.partial_fit(X, y, classes=np.arange(10))
-    before = clf.predict_proba(X)
-    state = pickle.dumps(clf)
-    with pytest.raises(ValueError, match="Lower learning_rate_init"):
-        clf.partial_fit(X * 1e200, y)
-    np.testing.assert_array_equal(clf.predict_proba(X), before)
-    assert pickle.dumps(clf) == state
-
-
 def test_unscaled_input_warns_instead_of_exploding():
     rng = np.random.RandomState(0)
     X = rng.normal(loc=100, size=(60, 3))
@@ -410,9 +380,117 @@ def test_sparse_input_matches_dense(small_digits):
                                atol=1e-9)
 
 
-def test_clone_is_unfitted(small_digits):
+# ---------------------------------------------------------------------------
+# warnings point at the caller
+# ---------------------------------------------------------------------------
+class _OwnFit(HashedMLPClassifier):
+    """A subclass that overrides fit: one more frame between user and loop."""
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(X, y, sample_weight)
+
+
+def _fit_call(est, X, y):
+    return est.fit(X, y)
+
+
+def _partial_fit_call(est, X, y):
+    return est.partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("call", [_fit_call, _partial_fit_call])
+@pytest.mark.parametrize("Est", [HashedMLPClassifier, _OwnFit])
+def test_warnings_point_at_the_first_frame_outside_the_package(small_digits, Est,
+                                                               call):
     X, y = small_digits
-    clf = HashedMLPClassifier(hidden_layer_sizes=(10,), max_iter=200).fit(X, y)
-    twin = clone(clf)
-    assert twin.get_params() == clf.get_params()
-    assert not hasattr(twin, "buckets_")
+    est = Est(hidden_layer_sizes=(8,), max_iter=1, batch_size=1000,
+              max_grad_norm=1e-6, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(est, X[:50], y[:50])
+    expected = {"Got `batch_size`", "The gradient norm exceeded"}
+    if call is _fit_call:
+        expected.add("Stochastic Optimizer: Maximum iterations")
+    seen = {next(p for p in expected if str(w.message).startswith(p)): w
+            for w in caught if any(str(w.message).startswith(p) for p in expected)}
+    assert set(seen) == expected
+    for w in seen.values():
+        assert w.filename == __file__
+        line = open(__file__).read().splitlines()[w.lineno - 1]
+        # the frame is the call in _fit_call/_partial_fit_call, or the
+        # subclass's super().fit(...), whichever is outermost in the package
+        assert ".fit(" in line or ".partial_fit(" in line
+
+
+# ---------------------------------------------------------------------------
+# early stopping across calls, as scikit-learn's MLPClassifier
+# ---------------------------------------------------------------------------
+def _record_splits(monkeypatch):
+    from sk_hashednets import _training
+
+    seen = []
+
+    def recording(*arrays, **kwargs):
+        out = train_test_split(*arrays, **kwargs)
+        seen.append((out[1], out[5], kwargs["stratify"] is not None))
+        return out
+
+    monkeypatch.setattr(_training, "train_test_split", recording)
+    return seen
+
+
+def test_binary_early_stopping_split_is_stratified(small_digits, monkeypatch):
+    X, y = small_digits
+    y = (y == 3).astype(int)  # about 10% positives
+    seen = _record_splits(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        HashedMLPClassifier(hidden_layer_sizes=(8,), max_iter=1, early_stopping=True,
+                            validation_fraction=0.2, random_state=0).fit(X, y)
+    (_, y_val, stratified), = seen
+    assert stratified
+    assert abs(y_val.mean() - y.mean()) <= 1 / len(y_val)
+
+
+def test_partial_fit_refuses_early_stopping_as_mlp_classifier(small_digits):
+    X, y = small_digits
+    from sklearn.neural_network import MLPClassifier
+
+    for Est in (MLPClassifier, HashedMLPClassifier):
+        with pytest.raises(ValueError, match="partial_fit does not support "
+                                             "early_stopping=True"):
+            Est(early_stopping=True).partial_fit(X, y, classes=np.unique(y))
+
+
+def test_warm_start_keeps_the_split_and_the_best_weights(small_digits,
+                                                          monkeypatch):
+    """A warm-started call that only makes things worse keeps the earlier
+    call's best score, and continues the curves, as MLPClassifier does; both
+    calls validate on the same held-out rows. Ours also keeps the best
+    weights: MLPClassifier means to (``_best_coefs``), but its second call
+    updates the best arrays in place, because after the first call
+    ``coefs_`` is ``_best_coefs``."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = small_digits
+    seen = _record_splits(monkeypatch)
+    kwargs = dict(hidden_layer_sizes=(16,), early_stopping=True, warm_start=True,
+                  solver="sgd", learning_rate_init=0.1, max_iter=60,
+                  n_iter_no_change=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for Est in (MLPClassifier, HashedMLPClassifier):
+            est = Est(**kwargs).fit(X, y)
+            first = [w.copy() for w in getattr(est, "buckets_", est.coefs_)]
+            best, n_scores = est.best_validation_score_, len(est.validation_scores_)
+            est.set_params(learning_rate_init=10.0, max_iter=2, n_iter_no_change=10)
+            with np.errstate(all="ignore"):
+                est.fit(X, y)
+            assert est.best_validation_score_ == best
+            assert max(est.validation_scores_[-2:]) < best
+            assert len(est.validation_scores_) == n_scores + 2
+    for a, b in zip(est.buckets_, first):
+        np.testing.assert_array_equal(a, b)
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[0][0], seen[1][0])
+    np.testing.assert_array_equal(seen[0][1], seen[1][1])

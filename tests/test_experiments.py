@@ -27,6 +27,7 @@ def small_experiments(monkeypatch):
     monkeypatch.setattr(experiments, "COMPRESSIONS", (1.0, 1 / 8, 1 / 64))
 
 
+@pytest.mark.slow
 def test_every_experiment_in_two_processes_resumes_and_reports(
         small_fashion, tmp_path, monkeypatch, small_experiments):
     out = tmp_path / "docs"

@@ -527,6 +527,7 @@ def readme_section():
     return text.split("## On-device export (C)", 1)[1].split("\n## ", 1)[0]
 
 
+@pytest.mark.slow
 @needs_cc
 def test_readme_example(tmp_path, monkeypatch):
     section = readme_section()

@@ -18,6 +18,8 @@ def make_problem(out_activation, n_samples=12, n_outputs=3, seed=0):
         Y = np.eye(n_outputs)[rng.randint(0, n_outputs, n_samples)]
     elif out_activation == "logistic":
         Y = (rng.rand(n_samples, n_outputs) > 0.5).astype(float)
+    elif out_activation == "exp":
+        Y = rng.poisson(2.0, (n_samples, n_outputs)).astype(float)
     else:
         Y = rng.randn(n_samples, n_outputs)
     sw = rng.uniform(0.5, 2.0, n_samples)
@@ -51,7 +53,7 @@ def check_gradients(trainer, X, Y, sw, eps=1e-6):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity"])
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity", "exp"])
 def test_hashed_gradients(activation, out_activation):
     X, Y, sw = make_problem(out_activation)
     trainer = make_trainer("hashing", activation, out_activation, [6, 9, 7, 3],

@@ -138,19 +138,6 @@ def test_kernels_accept_read_only_and_fortran_inputs():
     np.testing.assert_array_equal(grad_f, grad_c)
 
 
-def test_bucket_load_is_uniform_and_signs_are_balanced():
-    """Chi-square on the bucket counts; the sign bit is a fair coin."""
-    from scipy.stats import chisquare
-
-    K = 64
-    layer = HashedWeights(200, 160, K, np.array([11, 12], np.uint32), cache=True)
-    codes = layer._codes.ravel()
-    counts = np.bincount(codes % K, minlength=K)
-    assert chisquare(counts).pvalue > 1e-3
-    negative = np.mean(codes >= K)
-    assert abs(negative - 0.5) < 4 * 0.5 / np.sqrt(codes.size)
-
-
 def test_different_seeds_give_different_layers():
     w = np.arange(1.0, 11.0)
     a = HashedWeights(8, 8, 10, np.array([1, 2], np.uint32)).virtual(w)

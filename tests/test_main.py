@@ -23,6 +23,7 @@ def test_main_job_prints_its_table(capsys):
         assert 0.0 <= float(row[4]) <= 1.0
 
 
+@pytest.mark.slow
 def test_main_job_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "sk_hashednets", "--hidden", "32", "--epochs", "3",

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import plan_layers, shrink_widths
+from sk_hashednets._layers import layer_budgets, plan_layers, shrink_widths
 
 METHODS = ["hashing", "low_rank", "random_edges", "shrunk"]
 
@@ -92,8 +92,7 @@ def test_every_method_stores_what_hashing_stores(hidden, compression, n_in):
     'shrunk' (integer widths) may store noticeably less, and no low-rank
     layer is starved to rank 1."""
     units = [n_in, *hidden, 10]
-    est = HashedMLPClassifier(hidden_layer_sizes=hidden, compression=compression)
-    budgets = est._budgets(units)
+    budgets = layer_budgets(units, compression)
 
     def stored(method):
         widths, weights = plan_layers(method, units, budgets)
@@ -125,6 +124,36 @@ def test_random_edges_keep_the_budget_and_store_no_mask(small_digits):
     twin = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(twin.coefs_[0] != 0, clf.coefs_[0] != 0)
+
+
+def test_random_edge_masks_are_built_once(small_digits, monkeypatch):
+    """One mask per layer for a fit and every later predict or read of
+    coefs_; a loaded model rebuilds it once, from the seeds."""
+    from sk_hashednets import _layers
+
+    X, y = small_digits
+    built = []
+    original = _layers._kept_edges
+
+    def counting(*args):
+        built.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(_layers, "_kept_edges", counting)
+    clf = HashedMLPClassifier(hidden_layer_sizes=(16, 8), method="random_edges",
+                              max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    for _ in range(3):
+        clf.predict(X)
+        clf.coefs_
+    assert len(built) == len(set(built)) == 3
+    twin = pickle.loads(pickle.dumps(clf))
+    assert "_edge_layers" not in twin.__dict__
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+    twin.predict(X)
+    assert len(built) == 6
 
 
 def test_shrunk_is_a_smaller_dense_network(small_digits):

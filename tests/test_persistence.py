@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._base import STATE_FORMAT
+from sk_hashednets._persistence import STATE_FORMAT
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.pkl"))
 
@@ -176,3 +176,121 @@ def test_state_from_a_newer_version_is_refused(fitted):
     with pytest.raises(ValueError, match=re.escape(
             f"saved by sk_hashednets 99.0 with state format {STATE_FORMAT + 1}")):
         twin.__setstate__(state)
+
+
+# ---------------------------------------------------------------------------
+# corrupted or crafted states are refused at load, with a message
+# ---------------------------------------------------------------------------
+def _digits_model():
+    """The issue's example: a 64-512-10 digits model (4,096 first-layer buckets)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return _fit(HashedMLPClassifier(hidden_layer_sizes=(512,), max_iter=2,
+                                    random_state=0), X / 16, y), X / 16
+
+
+def _three_buckets(state):
+    sizes = state["_packed_sizes"]
+    packed = state["_packed_params"]
+    state["_packed_params"] = np.concatenate([packed[:3], packed[sizes[0]:]])
+    state["_packed_sizes"] = [3, *sizes[1:]]
+
+
+def _shortened(state):
+    state["_packed_params"] = state["_packed_params"][:-5]
+
+
+def _int_params(state):
+    state["_packed_params"] = state["_packed_params"].astype(np.int64)
+
+
+def _int_seeds(state):
+    state["hash_seeds_"] = state["hash_seeds_"].astype(np.int64)
+
+
+def _unknown_method(state):
+    state["_method"] = "pruning"
+
+
+def _missing_seeds(state):
+    state["hash_seeds_"] = state["hash_seeds_"][:1]
+
+
+def _wrong_classes(state):
+    state["classes_"] = state["classes_"][:4]
+
+
+CORRUPTIONS = [
+    (_three_buckets, "its layers have sizes [64, 512, 10] and store [3, 640] "
+                     "weights, but method='hashing' with its parameters "
+                     "(hidden_layer_sizes=(512,), compression=0.125, "
+                     "n_buckets=None) gives sizes [64, 512, 10] storing [4096, 640]."),
+    (_shortened, "_packed_params holds 5253 values but _packed_sizes adds up to 5258."),
+    (_int_params, "_packed_params must be an ndarray of dtype float32 or float64 "
+                  "and 1 dimension(s), got int64 of shape (5258,)."),
+    (_int_seeds, "hash_seeds_ must be an ndarray of dtype uint32 and shape (2, 2), "
+                 "got int64 of shape (2, 2)."),
+    (_missing_seeds, "hash_seeds_ must be an ndarray of dtype uint32 and shape "
+                     "(2, 2), got uint32 of shape (1, 2)."),
+    (_unknown_method, "_method must be one of ['hashing', 'low_rank', "
+                      "'random_edges', 'shrunk'], got 'pruning'."),
+    (_wrong_classes, "its targets (_y_type='multiclass', classes_=array([0, 1, 2, "
+                     "3]), out_activation_='softmax') disagree with its 10 output "
+                     "unit(s)."),
+]
+
+
+@pytest.fixture(scope="module")
+def digits_model():
+    return _digits_model()
+
+
+@pytest.mark.parametrize("corrupt, problem", CORRUPTIONS,
+                         ids=[c.__name__.strip("_") for c, _ in CORRUPTIONS])
+@pytest.mark.parametrize("via", ["pickle", "skops"])
+def test_inconsistent_state_is_refused_at_load(digits_model, monkeypatch, corrupt,
+                                               problem, via):
+    model, X = digits_model
+    original = HashedMLPClassifier.__getstate__
+
+    def corrupted_getstate(self):
+        state = original(self)
+        corrupt(state)
+        return state
+
+    monkeypatch.setattr(HashedMLPClassifier, "__getstate__", corrupted_getstate)
+    if via == "pickle":
+        data, load = pickle.dumps(model), pickle.loads
+    else:
+        data = sio.dumps(model)
+        def load(data):
+            return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    monkeypatch.undo()
+    from sk_hashednets import __version__
+
+    with pytest.raises(ValueError, match=re.escape(
+            f"Cannot load this HashedMLPClassifier (saved by sk_hashednets "
+            f"{__version__} with state format {STATE_FORMAT}): {problem} The file "
+            "is corrupted, or was not written by sk_hashednets.")):
+        load(data)
+    assert pickle.loads(pickle.dumps(model)).score(X, model.predict(X)) == 1.0
+
+
+def test_newer_state_format_is_refused_through_skops(digits_model, monkeypatch):
+    model, _ = digits_model
+    original = HashedMLPClassifier.__getstate__
+
+    def newer(self):
+        state = original(self)
+        state["_sk_hashednets_state_format"] = STATE_FORMAT + 1
+        state["_sk_hashednets_version"] = "99.0"
+        return state
+
+    monkeypatch.setattr(HashedMLPClassifier, "__getstate__", newer)
+    data = sio.dumps(model)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=re.escape(
+            f"saved by sk_hashednets 99.0 with state format {STATE_FORMAT + 1}; "
+            f"this sk_hashednets (")):
+        sio.loads(data, trusted=sio.get_untrusted_types(data=data))

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 import sk_hashednets
 
 CHILD = """
@@ -26,6 +28,7 @@ sys.stdin.read()  # stay alive until the test closes stdin
 """
 
 
+@pytest.mark.slow
 def test_verbose_lines_reach_a_pipe_while_the_process_runs():
     env = dict(os.environ)
     env.pop("PYTHONUNBUFFERED", None)  # stdout to a pipe is block-buffered

@@ -8,6 +8,7 @@ The examples are derandomized (fixed for every run), so CI is deterministic.
 import warnings
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from conftest import numeric_gradient
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +40,7 @@ def make_task(task, n, rng):
     return rng.randn(n, 2)
 
 
+@pytest.mark.slow
 @settings(FIXED, max_examples=40)
 @given(
     task=st.sampled_from(TASKS),

@@ -11,6 +11,8 @@ import pytest
 
 import sk_hashednets
 
+pytestmark = pytest.mark.slow  # fresh kernels, processes or clusters
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTIONS = ("Grid search on a Dask cluster", "Saving and loading models",
             "Sparse input and text")

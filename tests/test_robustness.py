@@ -29,7 +29,13 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _base, _network
+from sk_hashednets import (
+    HashedMLPClassifier,
+    HashedMLPRegressor,
+    _base,
+    _network,
+    _training,
+)
 from sk_hashednets._layers import METHODS
 
 TESTS = Path(__file__).resolve().parent
@@ -96,7 +102,7 @@ def too_large(n_in, n_out):
 def fit_on_machine_with(nbytes, X_, y_):
     """fit as if the machine had only ``nbytes`` of memory."""
     def call(est):
-        with mock.patch.object(_base, "_physical_memory", return_value=nbytes):
+        with mock.patch.object(_training, "_physical_memory", return_value=nbytes):
             est.fit(X_, y_)
     return call
 
@@ -382,6 +388,7 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X_[:100], y_[:100])  # compile the kernels outside the measurement
+        clf = clone(clf)  # a first fit: random-edge masks are built in it
         tracemalloc.start()
         try:
             clf.fit(X_, y_)
@@ -390,8 +397,8 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopp
             tracemalloc.stop()
     units = [X_.shape[1], len(clf.intercepts_[0]), 5]
     budgets = [len(w) for w in clf.buckets_]
-    estimate = _base._training_bytes(method, units, budgets, np.float64, 200,
-                                     30 if early_stopping else 0, sparse)
+    estimate = _network.training_bytes(method, units, budgets, np.float64, 200,
+                                       30 if early_stopping else 0, sparse)
     assert peak <= estimate <= 1.4 * peak
 
 
@@ -411,7 +418,7 @@ def test_failed_partial_fit_changes_nothing(Est):
     state = pickle.dumps(model)
     with np.errstate(all="ignore"), pytest.raises(ValueError) as info:
         model.partial_fit(X * 1e200, target(Est))
-    assert isinstance(info.value, _base.DivergenceError)
+    assert isinstance(info.value, _training.DivergenceError)
     assert re.match(
         r"Training diverged in epoch 2: the (loss|gradient|parameters) became "
         r"non-finite \(.*\)\. The model is left as it was before this call\. Lower "
@@ -527,6 +534,7 @@ def _load(path):
         return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
 
+@pytest.mark.slow
 def test_fits_are_bit_identical_across_numba_threads_and_processes(tmp_path):
     """Two fresh processes, NUMBA_NUM_THREADS (and the BLAS env) 1 and 2: with
     the BLAS pinned to one thread every parameter is bit-identical, between
@@ -679,3 +687,51 @@ def test_ctrl_c_mid_epoch_leaves_a_usable_model(monkeypatch):
     np.testing.assert_array_equal(model.predict(X_), model.classes_[proba.argmax(1)])
     model.partial_fit(X_, y_)  # and training can go on
     assert pickle.loads(pickle.dumps(model)).predict(X_).shape == (400,)
+
+
+# --------------------------------------------------------------------------
+# memory: the machine's, or a container's limit
+# --------------------------------------------------------------------------
+def _fake_cgroups(tmp_path, membership, mounts, limits):
+    (tmp_path / "cgroup").write_text(membership)
+    (tmp_path / "mountinfo").write_text(
+        "".join(f"3{i} 1 0:3{i} / {tmp_path / folder} rw - {fstype} cgroup "
+                f"{options}\n" for i, (folder, fstype, options) in enumerate(mounts)))
+    for path, value in limits.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(value + "\n")
+    return _training.cgroup_memory_limit(tmp_path / "cgroup", tmp_path / "mountinfo")
+
+
+def test_cgroup_v1_limit_is_the_tightest_of_the_ancestors(tmp_path):
+    limit = _fake_cgroups(
+        tmp_path, "5:cpu:/\n4:memory:/jobs/one\n0::/\n",
+        [("cpu", "cgroup", "rw,cpu"), ("memory", "cgroup", "rw,memory")],
+        {"memory/memory.limit_in_bytes": "9223372036854771712",
+         "memory/jobs/memory.limit_in_bytes": "500000",
+         "memory/jobs/one/memory.limit_in_bytes": "900000",
+         "cpu/jobs/one/memory.limit_in_bytes": "7"})
+    assert limit == 500000
+
+
+def test_cgroup_v2_memory_max(tmp_path):
+    limit = _fake_cgroups(
+        tmp_path, "0::/user/job\n", [("unified", "cgroup2", "rw")],
+        {"unified/user/job/memory.max": "max", "unified/user/memory.max": "2048"})
+    assert limit == 2048
+    assert _fake_cgroups(tmp_path, "0::/user/job\n", [("unified", "cgroup2", "rw")],
+                         {"unified/user/memory.max": "max"}) is None
+
+
+def test_no_cgroup_means_no_limit(tmp_path):
+    assert _training.cgroup_memory_limit(tmp_path / "none", tmp_path / "none") is None
+
+
+def test_memory_check_reads_the_cgroup_limit(monkeypatch):
+    monkeypatch.setattr(_training, "cgroup_memory_limit", lambda: 2**16)
+    est = HashedMLPClassifier(hidden_layer_sizes=(2000,))
+    with pytest.raises(ValueError, match=re.escape(
+            "GiB of memory of this process's cgroup (its memory limit): its layers "
+            "[60, 2000, 3]")):
+        est.fit(X_wide, y)
+    assert _training.available_memory()[0] == 2**16

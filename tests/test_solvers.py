@@ -13,8 +13,8 @@ from sklearn.preprocessing import StandardScaler
 from test_gradients import make_problem, make_trainer
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._base import _grad_scales
 from sk_hashednets._optimizers import Adam
+from sk_hashednets._training import _grad_scales
 
 
 def fit_quietly(model, X, y):
@@ -116,6 +116,7 @@ def test_partial_fit_keeps_adams_moments_fit_drops_them(small_digits):
     assert clf._optimizer.t == 2 * t  # continued, not restarted
 
 
+@pytest.mark.slow
 def test_adam_reaches_the_accuracy_of_sgd_on_digits(small_digits):
     X, y = small_digits
     for solver, rate in (("adam", 1e-3), ("sgd", 0.01)):

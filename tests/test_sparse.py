@@ -66,6 +66,7 @@ def test_text_pipeline_classifies_the_corpus(corpus):
     assert clf.n_stored_params_ <= clf.n_virtual_params_ / 10
 
 
+@pytest.mark.slow
 def test_text_pipeline_same_predictions_on_csr_and_on_its_dense_copy(corpus):
     docs_train, docs_test, y_train, _ = corpus
     vectorizer = HashingVectorizer(n_features=2**12)

@@ -1,0 +1,169 @@
+"""The pickled state of a fitted estimator: packed small, checked on load.
+
+Pickle, joblib and skops all pass through ``__getstate__`` and
+``__setstate__``. A loaded state is checked before the estimator takes it:
+the kernels take each layer's sizes from the arrays they are handed, so a
+state whose arrays disagree with its architecture would otherwise predict
+garbage, or crash in a kernel, instead of failing with a message.
+"""
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+
+from . import __version__
+from ._layers import METHODS, layer_budgets, plan_layers
+
+#: Version of the pickled state; bump it when the meaning of a stored
+#: attribute changes, and teach :func:`unpack` to read the older ones.
+STATE_FORMAT = 1
+
+
+class StateError(ValueError):
+    """A saved estimator's state is inconsistent or unreadable."""
+
+
+def pack(state):
+    """The state to pickle: no solver state, the parameters in one array."""
+    # The optimizer's velocities are as large as the model: a saved model
+    # resumes partial_fit with fresh momentum instead.
+    state.pop("_optimizer", None)
+    state.pop("_edge_layers", None)  # rebuilt from the seeds when needed
+    if "buckets_" in state:
+        # one flat array instead of 2 per layer keeps small models small
+        weights = state.pop("buckets_")
+        biases = state.pop("intercepts_")
+        state["_packed_params"] = np.concatenate(weights + biases)
+        state["_packed_sizes"] = [a.size for a in weights + biases]
+    state["_sk_hashednets_state_format"] = STATE_FORMAT
+    state["_sk_hashednets_version"] = __version__
+    return state
+
+
+def unpack(cls, state):
+    """The attributes of a ``cls`` instance from a pickled ``state``.
+
+    Raises
+    ------
+    StateError
+        If the state comes from a newer state format, or if its arrays do not
+        agree with each other and with the architecture its parameters
+        describe (sizes, dtypes, method, seeds).
+    """
+    state = dict(state)
+    fmt = state.pop("_sk_hashednets_state_format", None)
+    version = state.pop("_sk_hashednets_version", None)
+    saved_by = f"saved by sk_hashednets {version} with state format {fmt}"
+    if fmt is not None and (not isinstance(fmt, Integral) or fmt > STATE_FORMAT):
+        raise StateError(
+            f"This {cls.__name__} was {saved_by}; this sk_hashednets "
+            f"({__version__}) reads formats up to {STATE_FORMAT}. Upgrade "
+            "sk_hashednets to load it."
+        )
+    # A parameter added after the model was saved takes its default value:
+    # new parameters default to the earlier behaviour, so the model predicts
+    # as it did when it was saved.
+    for name, param in inspect.signature(cls).parameters.items():
+        if param.default is not param.empty:
+            state.setdefault(name, param.default)
+    if "buckets_" not in state and "_packed_params" not in state:
+        return state  # an unfitted estimator
+    state.setdefault("_method", "hashing")  # models saved before `method`
+    try:
+        if "_packed_params" in state:
+            _unpack_params(state)
+        _check_fitted_state(cls, state)
+    except StateError as exc:
+        raise StateError(
+            f"Cannot load this {cls.__name__} ({saved_by}): {exc} The file is "
+            "corrupted, or was not written by sk_hashednets."
+        ) from None
+    return state
+
+
+def _unpack_params(state):
+    packed = state.pop("_packed_params")
+    sizes = state.pop("_packed_sizes")
+    _check_array("_packed_params", packed, ndim=1)
+    if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or len(sizes) % 2
+            or not all(isinstance(n, Integral) and n >= 1 for n in sizes)):
+        raise StateError(
+            "_packed_sizes must list a positive size for each layer's weights "
+            f"and biases, got {sizes!r}."
+        )
+    if sum(sizes) != packed.size:
+        raise StateError(
+            f"_packed_params holds {packed.size} values but _packed_sizes "
+            f"adds up to {sum(sizes)}."
+        )
+    arrays = np.split(packed, np.cumsum(sizes)[:-1])
+    n_layers = len(sizes) // 2
+    state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
+    state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
+
+
+def _check_array(name, a, ndim, dtype=None, shape=None):
+    if not isinstance(a, np.ndarray) or a.ndim != ndim or (
+            a.dtype not in (np.float32, np.float64) if dtype is None
+            else a.dtype != dtype) or (shape is not None and a.shape != shape):
+        kind = np.dtype(dtype).name if dtype else "float32 or float64"
+        size = f"shape {shape}" if shape is not None else f"{ndim} dimension(s)"
+        what = f"an ndarray of dtype {kind} and {size}"
+        got = (f"{a.dtype} of shape {a.shape}" if isinstance(a, np.ndarray)
+               else type(a).__name__)
+        raise StateError(f"{name} must be {what}, got {got}.")
+
+
+def _check_fitted_state(cls, state):
+    """The arrays agree with each other, the method and the parameters."""
+    method = state["_method"]
+    if method not in METHODS:
+        raise StateError(f"_method must be one of {sorted(METHODS)}, got {method!r}.")
+    weights, biases = state["buckets_"], state["intercepts_"]
+    if (not isinstance(weights, list) or not isinstance(biases, list)
+            or len(weights) != len(biases) or not weights):
+        raise StateError("buckets_ and intercepts_ must be lists of one array "
+                         "per layer.")
+    _check_array("buckets_[0]", weights[0], ndim=1)
+    for name, arrays in (("buckets_", weights), ("intercepts_", biases)):
+        for i, a in enumerate(arrays):
+            _check_array(f"{name}[{i}]", a, ndim=1, dtype=weights[0].dtype)
+    n_layers = len(weights)
+    _check_array("hash_seeds_", state.get("hash_seeds_"), ndim=2,
+                 dtype=np.uint32, shape=(n_layers, 2))
+    n_features = state.get("n_features_in_")
+    if not isinstance(n_features, Integral) or n_features < 1:
+        raise StateError(f"n_features_in_ must be a positive int, got {n_features!r}.")
+    units = [int(n_features), *(b.size for b in biases)]
+    stored = [w.size for w in weights]
+    if state.get("n_layers_") != n_layers + 1 or state.get("n_outputs_") != units[-1]:
+        raise StateError(
+            f"n_layers_={state.get('n_layers_')!r} and n_outputs_="
+            f"{state.get('n_outputs_')!r} disagree with the {n_layers} layers of "
+            f"sizes {units}."
+        )
+    expected = _architecture(state, method, units)
+    if expected != (units, stored):
+        raise StateError(
+            f"its layers have sizes {units} and store {stored} weights, but "
+            f"method={method!r} with its parameters (hidden_layer_sizes="
+            f"{state.get('hidden_layer_sizes')!r}, compression="
+            f"{state.get('compression')!r}, n_buckets={state.get('n_buckets')!r}) "
+            f"gives sizes {expected[0]} storing {expected[1]}."
+        )
+    cls._check_target_state(state)
+
+
+def _architecture(state, method, units):
+    """Layer sizes and stored weights the saved parameters give."""
+    hidden = state.get("hidden_layer_sizes")
+    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+    virtual = [units[0], *hidden, units[-1]]
+    try:
+        budgets = layer_budgets(virtual, state.get("compression"),
+                                state.get("n_buckets"), method, sparse_input=True)
+        planned, stored = plan_layers(method, virtual, budgets)
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"its parameters describe no network ({exc})") from None
+    return [int(n) for n in planned], [int(k) for k in stored]

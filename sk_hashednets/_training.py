@@ -1,0 +1,520 @@
+"""The epoch loop: training state, early stopping, rollback and warnings.
+
+The estimator validates its parameters and data, then hands a
+:class:`TrainingState` to :func:`fit_stochastic`, which runs the epochs
+(in the spirit of scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``).
+The state is the estimator's fitted attributes in private copies: the loop
+takes a snapshot (:meth:`TrainingState.snapshot`) at each epoch boundary and
+commits the last complete epoch to the estimator (:meth:`TrainingState.commit`)
+only when the call succeeds, so a failed or diverged call leaves the estimator
+as it was.
+"""
+
+import copy
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn.base
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from ._network import Trainer, forward, training_bytes
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# scikit-learn's _fit_context wraps fit and partial_fit between the user and us
+_WRAPPERS = {os.path.abspath(sklearn.base.__file__)}
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or non-finite parameters."""
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` pointing at the first caller outside this package.
+
+    The frames of the package, and scikit-learn's ``_fit_context`` wrappers
+    around ``fit`` and ``partial_fit``, are skipped, however many lie between
+    the user's call and the warning.
+    """
+    frame, level = sys._getframe(0), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or os.path.abspath(frame.f_code.co_filename) in _WRAPPERS
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+# --------------------------------------------------------------------------
+# the state of a fit
+# --------------------------------------------------------------------------
+@dataclass
+class TrainingState:
+    """The fitted attributes a call to ``fit`` or ``partial_fit`` changes.
+
+    Field names are the estimator's attribute names. ``targets`` holds the
+    attributes that describe the targets (``classes_``, ``target_mean_``, ...:
+    the estimator's ``_target_attributes``), set by the first fit and read by
+    the validation score; they never change during training.
+    """
+
+    hash_seeds_: np.ndarray
+    buckets_: list
+    intercepts_: list
+    _seed: int
+    _method: str
+    n_layers_: int
+    n_outputs_: int
+    activation_: str
+    out_activation_: str = None
+    _optimizer: object = None
+    _step: int = 0
+    n_iter_: int = 0
+    t_: int = 0
+    loss_: float = None
+    loss_curve_: list = field(default_factory=list)
+    validation_scores_: list = None
+    best_validation_score_: float = None
+    best_loss_: float = None
+    _no_improvement_count: int = 0
+    n_clipped_steps_: int = 0
+    targets: dict = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, estimator, layer_units, budgets, dtype):
+        """A new network drawn from ``estimator.random_state``: hash seeds, the
+        seed of the epochs' randomness, Glorot-uniform weights and biases."""
+        rng = check_random_state(estimator.random_state)
+        n_layers = len(layer_units) - 1
+        hash_seeds = rng.randint(0, 2**32, size=(n_layers, 2), dtype=np.uint64)
+        hash_seeds = hash_seeds.astype(np.uint32)
+        # equal seeds would tie each connection's sign to its bucket
+        same = hash_seeds[:, 0] == hash_seeds[:, 1]
+        hash_seeds[same, 1] ^= np.uint32(1)
+        seed = int(rng.randint(0, 2**32, dtype=np.uint64))
+        # Glorot-uniform on the virtual matrix; each bucket is one virtual weight.
+        factor = 2.0 if estimator.activation == "logistic" else 6.0
+        weights, biases = [], []
+        for i, k in enumerate(budgets):
+            a, b = layer_units[i], layer_units[i + 1]
+            bound = np.sqrt(factor / (a + b))
+            layer = estimator._make_layer(estimator.method, a, b, k, hash_seeds[i])
+            weights.append(layer.init_weights(bound, rng, dtype))
+            biases.append(rng.uniform(-bound, bound, b).astype(dtype))
+        early_stopping = estimator.early_stopping
+        return cls(
+            hash_seeds_=hash_seeds, buckets_=weights, intercepts_=biases,
+            _seed=seed, _method=estimator.method, n_layers_=len(layer_units),
+            n_outputs_=layer_units[-1], activation_=estimator.activation,
+            validation_scores_=[] if early_stopping else None,
+            best_validation_score_=-np.inf if early_stopping else None,
+            best_loss_=None if early_stopping else np.inf,
+        )
+
+    @classmethod
+    def of(cls, estimator):
+        """A private copy of a fitted estimator's state, to continue training."""
+        names = [f.name for f in fields(cls) if f.name != "targets"]
+        state = cls(**{name: copy.deepcopy(getattr(estimator, name, None))
+                       for name in names})
+        state.buckets_ = [w.copy() for w in estimator.buckets_]
+        state.intercepts_ = [b.copy() for b in estimator.intercepts_]
+        state.targets = {name: getattr(estimator, name)
+                         for name in estimator._target_attributes}
+        if state._optimizer is not None:  # None after unpickling
+            state._optimizer.params = state.params()
+        if estimator.early_stopping:
+            if state.validation_scores_ is None:
+                state.validation_scores_ = []
+                state.best_validation_score_ = -np.inf
+        elif state.best_loss_ is None:
+            state.best_loss_ = np.inf
+        return state
+
+    def params(self):
+        """The arrays the solver updates: all weights, then all biases."""
+        return self.buckets_ + self.intercepts_
+
+    def snapshot(self):
+        """A copy to roll back to: parameters, curves and solver state."""
+        snap = copy.copy(self)
+        snap.buckets_ = [w.copy() for w in self.buckets_]
+        snap.intercepts_ = [b.copy() for b in self.intercepts_]
+        snap.loss_curve_ = list(self.loss_curve_)
+        if self.validation_scores_ is not None:
+            snap.validation_scores_ = list(self.validation_scores_)
+        snap._optimizer = self._optimizer.copy(snap.params())
+        return snap
+
+    def commit(self, estimator):
+        """Make this state the estimator's fitted attributes."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "targets":
+                for key, target_value in value.items():
+                    setattr(estimator, key, target_value)
+            elif f.name != "loss_" or value is not None:
+                setattr(estimator, f.name, value)
+        estimator._optimizer.params = estimator.buckets_ + estimator.intercepts_
+
+
+# --------------------------------------------------------------------------
+# before any work
+# --------------------------------------------------------------------------
+def check_trainable(estimator, layer_units, budgets, X, incremental):
+    """Fail before any work on a run that cannot succeed: an early-stopping
+    split too small to use, or a network whose training does not fit in the
+    memory this process may use (it would end in a MemoryError or the OOM
+    killer)."""
+    n_samples, n_val = X.shape[0], 0
+    if estimator.early_stopping and not incremental:
+        n_val = int(np.ceil(estimator.validation_fraction * n_samples))
+        if n_val < 2 or n_val >= n_samples:
+            raise ValueError(
+                f"validation_fraction={estimator.validation_fraction} of "
+                f"{n_samples} samples gives a validation set of {n_val} "
+                f"and a training set of {n_samples - n_val} sample(s); early "
+                "stopping needs at least 2 and 1. Change validation_fraction "
+                "or disable early_stopping."
+            )
+        n_samples -= n_val
+    auto = estimator.batch_size == "auto"
+    batch_size = min(200 if auto else estimator.batch_size, n_samples)
+    need = training_bytes(estimator.method, layer_units, budgets, X.dtype,
+                          batch_size, n_val, sp.issparse(X), estimator.solver)
+    have, where = available_memory()
+    if have is not None and need > have:
+        n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
+        raise ValueError(
+            f"Training this network needs about {need / 2**30:.3g} GiB, more "
+            f"than the {have / 2**30:.3g} GiB of memory of {where}: its "
+            f"layers {layer_units} have {n_virtual} virtual weights, and "
+            "training materialises each layer's virtual matrix. Use smaller "
+            "hidden_layer_sizes, fewer input features or a smaller batch_size."
+        )
+
+
+def _physical_memory():
+    """Total physical memory in bytes, or None where the OS does not tell."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # e.g. Windows
+        return None
+
+
+def cgroup_memory_limit(proc_cgroup="/proc/self/cgroup",
+                        mountinfo="/proc/self/mountinfo"):
+    """The tightest memory limit of this process's cgroup and its ancestors.
+
+    Reads cgroup v2's ``memory.max`` or cgroup v1's ``memory.limit_in_bytes``
+    from the mounted hierarchy the process belongs to. Returns None without a
+    cgroup, a mounted memory hierarchy or a limit ("max").
+    """
+    try:
+        with open(proc_cgroup) as f:
+            memberships = [line.rstrip("\n").split(":", 2) for line in f]
+        with open(mountinfo) as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return None
+    limits = []
+    for fields_ in mounts:
+        if "-" not in fields_:
+            continue
+        sep = fields_.index("-")
+        root, mount_point = fields_[3], fields_[4]
+        fstype, options = fields_[sep + 1], fields_[sep + 3].split(",")
+        for hierarchy_id, controllers, path in memberships:
+            if fstype == "cgroup2" and hierarchy_id == "0" and controllers == "":
+                name = "memory.max"
+            elif fstype == "cgroup" and "memory" in controllers.split(",") \
+                    and "memory" in options:
+                name = "memory.limit_in_bytes"
+            else:
+                continue
+            if root != "/" and path.startswith(root):
+                path = path[len(root):]
+            folder = os.path.join(mount_point, path.lstrip("/"))
+            while True:
+                limits.append(_read_limit(os.path.join(folder, name)))
+                if os.path.normpath(folder) == os.path.normpath(mount_point):
+                    break
+                folder = os.path.dirname(os.path.normpath(folder))
+    limits = [limit for limit in limits if limit is not None]
+    return min(limits) if limits else None
+
+
+def _read_limit(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return None if text == "max" else int(text)
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory():
+    """``(bytes, where)``: the memory this process may use, the smaller of the
+    machine's physical memory and its cgroup's limit; ``(None, None)`` where
+    neither is known."""
+    physical, limit = _physical_memory(), cgroup_memory_limit()
+    if limit is not None and (physical is None or limit < physical):
+        return limit, "this process's cgroup (its memory limit)"
+    return physical, "this machine"
+
+
+# --------------------------------------------------------------------------
+# the epoch loop
+# --------------------------------------------------------------------------
+def fit_stochastic(estimator, state, layers, X, Y, y, sample_weight, incremental):
+    """Train ``state`` for ``max_iter`` epochs (one for ``partial_fit``) and
+    commit the result to ``estimator``.
+
+    Divergence and KeyboardInterrupt end the loop: a diverged call keeps the
+    last complete epoch if this call completed one (and raises), an
+    interrupted one keeps what it has (and warns). With early stopping the
+    parameters of the best epoch, of this call or an earlier one, are kept.
+    """
+    early_stopping = estimator.early_stopping and not incremental
+    if sample_weight is None:
+        sample_weight = np.ones(X.shape[0], dtype=X.dtype)
+    (X, Y, sample_weight), validation = _split(
+        estimator, state, X, Y, y, sample_weight, early_stopping)
+    trainer = _make_trainer(estimator, state, layers, X, Y)
+    # after an earlier early-stopped call the model holds its best epoch
+    best = (_copy_params(state) if early_stopping and state.validation_scores_
+            else None)
+    n_iter_before = state.n_iter_ if (incremental or estimator.warm_start) else 0
+    state.n_clipped_steps_ = 0
+    first_step = state._step
+    committed, error = state, None
+    try:
+        for _ in range(1 if incremental else estimator.max_iter):
+            tic = time.perf_counter()
+            committed = state.snapshot()
+            _run_epoch(estimator, state, trainer, X, Y, sample_weight)
+            score = None
+            if early_stopping:
+                score = _validation_score(estimator, state, layers, *validation)
+                if score > state.best_validation_score_:
+                    best = _copy_params(state)
+            _update_no_improvement_count(estimator, state, score)
+            if estimator.verbose:
+                _print_epoch(state, early_stopping, time.perf_counter() - tic)
+            state._optimizer.iteration_ends(state.t_)
+            if _should_stop(estimator, state, early_stopping) or incremental:
+                break
+            if state.n_iter_ == estimator.max_iter:
+                warn(f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) "
+                     "reached and the optimization hasn't converged yet.",
+                     ConvergenceWarning)
+        committed = state
+        _warn_clipped(estimator, state, state._step - first_step)
+    except KeyboardInterrupt:
+        warn("Training interrupted by user.")
+        committed = state
+    except DivergenceError as exc:
+        error = exc
+    if best is not None:  # early stopping keeps the best epoch's parameters
+        for kept_array, saved in zip(committed.params(), best):
+            kept_array[...] = saved
+    kept = committed.n_iter_ > n_iter_before
+    if error is None or kept:
+        committed.commit(estimator)
+        if not incremental:  # fit starts from rest; only partial_fit resumes
+            estimator._optimizer.drop_state()
+    if error is not None:
+        raise DivergenceError(_divergence_message(estimator, error, state, kept))
+
+
+def _split(estimator, state, X, Y, y, sample_weight, early_stopping):
+    """``(training set, validation set)``; the validation set is None without
+    early stopping. The split depends only on the fit's seed, so it is the
+    same in every ``warm_start`` call of a model."""
+    if not early_stopping:
+        return (X, Y, sample_weight), None
+    split = train_test_split(
+        X, Y, y, sample_weight,
+        random_state=_rng(state._seed, 0, 1).integers(2**31),
+        test_size=estimator.validation_fraction,
+        stratify=estimator._split_stratify(y),
+    )
+    X, X_val, Y, _, _, y_val, sample_weight, sw_val = split
+    if sp.issparse(X):
+        X, X_val = X.tocsr(), X_val.tocsr()
+    return (X, Y, sample_weight), (X_val, y_val, sw_val)
+
+
+def _batch_size(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(200, n_samples)
+    if estimator.batch_size > n_samples:
+        warn("Got `batch_size` less than 1 or larger than sample size. It is "
+             "going to be clipped")
+    return int(np.clip(estimator.batch_size, 1, n_samples))
+
+
+def _make_trainer(estimator, state, layers, X, Y):
+    return Trainer(
+        layers, state.buckets_, state.intercepts_,
+        activation=state.activation_,
+        loss=estimator._make_loss(state.out_activation_),
+        alpha=estimator.alpha,
+        dropout=estimator.dropout,
+        input_dropout=estimator.input_dropout,
+        dropout_seed=state._seed,
+        batch_size=_batch_size(estimator, X.shape[0]),
+        n_outputs=Y.shape[1],
+        dtype=X.dtype,
+        sparse_input=sp.issparse(X),
+        grad_scales=_grad_scales(layers, X.dtype) if estimator.rescale_grad else None,
+    )
+
+
+def _run_epoch(estimator, state, trainer, X, Y, sample_weight):
+    """One pass over the training set; records the epoch's loss."""
+    n_samples, batch_size = X.shape[0], trainer.z[0].shape[0]
+    grads = trainer.weight_grads + trainer.bias_grads
+    if estimator.shuffle:
+        order = _rng(state._seed, state.n_iter_).permutation(n_samples)
+    else:
+        order = np.arange(n_samples)
+    accumulated = 0.0
+    for start in range(0, n_samples, batch_size):
+        Xb, Yb, swb = trainer.take(X, Y, sample_weight,
+                                   order[start:start + batch_size])
+        batch_loss = trainer.step(Xb, Yb, swb, state._step)
+        if not np.isfinite(batch_loss):
+            raise DivergenceError("loss", batch_loss)
+        if estimator.max_grad_norm is not None:
+            state.n_clipped_steps_ += _clip_grad_norm(grads, estimator.max_grad_norm)
+        state._optimizer.update(grads)
+        state._step += 1
+        accumulated += batch_loss * float(swb.sum(dtype=np.float64))
+    if not all(np.isfinite(p).all() for p in state.params()):
+        raise DivergenceError("parameters", np.nan)
+    state.n_iter_ += 1
+    state.t_ += n_samples
+    loss = accumulated / float(sample_weight.sum(dtype=np.float64))
+    state.loss_ = float(loss)
+    state.loss_curve_.append(float(loss))
+
+
+def _validation_score(estimator, state, layers, X_val, y_val, sw_val):
+    raw = forward(layers, state.buckets_, state.intercepts_, X_val, state.activation_)
+    score = float(estimator._validation_score(raw, y_val, sw_val, state.targets))
+    state.validation_scores_.append(score)
+    return score
+
+
+def _update_no_improvement_count(estimator, state, score):
+    """Count the epochs without ``tol`` progress in the validation score (with
+    early stopping, ``score`` is not None) or in the training loss."""
+    if score is not None:
+        improved = score >= state.best_validation_score_ + estimator.tol
+        state.best_validation_score_ = max(state.best_validation_score_, score)
+    else:
+        improved = state.loss_ <= state.best_loss_ - estimator.tol
+        state.best_loss_ = float(min(state.best_loss_, state.loss_))
+    state._no_improvement_count = 0 if improved else state._no_improvement_count + 1
+
+
+def _should_stop(estimator, state, early_stopping):
+    """After ``n_iter_no_change`` epochs without progress, ask the solver
+    (the adaptive schedule lowers its rate instead of stopping)."""
+    if state._no_improvement_count <= estimator.n_iter_no_change:
+        return False
+    what = "Validation score" if early_stopping else "Training loss"
+    msg = (f"{what} did not improve more than tol={estimator.tol:f} for "
+           f"{estimator.n_iter_no_change} consecutive epochs.")
+    if state._optimizer.trigger_stopping(msg, estimator.verbose):
+        return True
+    state._no_improvement_count = 0
+    return False
+
+
+def _warn_clipped(estimator, state, n_steps):
+    n_clipped = state.n_clipped_steps_
+    if not n_clipped:
+        return
+    advice = (  # a rare large batch gradient is no sign of bad scaling
+        "The input features are probably not standardized (put a "
+        f"StandardScaler before {type(estimator).__name__}), or "
+        f"learning_rate_init={estimator.learning_rate_init} is too large."
+        if n_clipped > 0.01 * n_steps else
+        "Clipping that rare changes little; if it recurs, lower "
+        f"learning_rate_init (currently {estimator.learning_rate_init}).")
+    warn(f"The gradient norm exceeded max_grad_norm={estimator.max_grad_norm:g} "
+         f"and was clipped in {n_clipped} of {n_steps} steps. {advice}")
+
+
+def _divergence_message(estimator, exc, state, kept):
+    what, value = exc.args
+    outcome = (
+        f"Training stopped; the model keeps the result of its "
+        f"{state.n_iter_} completed epoch(s)." if kept
+        else "The model is left as it was before this call."
+    )
+    return (
+        f"Training diverged in epoch {state.n_iter_ + 1}: the {what} became "
+        f"non-finite ({value}). {outcome} "
+        f"Lower learning_rate_init (currently {estimator.learning_rate_init}) or "
+        "scale the input features (e.g. with StandardScaler)."
+    )
+
+
+def _print_epoch(state, early_stopping, seconds):
+    line = f"Iteration {state.n_iter_}, loss = {state.loss_:.8f}"
+    if early_stopping:
+        line += f", validation score = {state.validation_scores_[-1]:.6f}"
+    print(f"{line}, time = {seconds:.2f}s", flush=True)
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+def _copy_params(state):
+    return [p.copy() for p in state.params()]
+
+
+def _rng(seed, *counters):
+    """Random generator for one use (an epoch's shuffle, a split) of a fit's seed.
+
+    Deriving generators from (seed, counters) instead of carrying one along
+    keeps the model's state to a single integer, and makes an epoch's order
+    independent of what ran before it.
+    """
+    return np.random.default_rng([seed, *counters])
+
+
+def _clip_grad_norm(grads, max_norm):
+    """Scale the gradients in place so that their global L2 norm is at most max_norm.
+
+    Returns 1 when it clipped, 0 otherwise.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.sqrt(sum(float(np.dot(g, g)) for g in grads))
+    if not np.isfinite(norm):
+        raise DivergenceError("gradient", norm)
+    if norm <= max_norm:
+        return 0
+    for g in grads:
+        g *= g.dtype.type(max_norm / norm)
+    return 1
+
+
+def _grad_scales(layers, dtype):
+    """``rescale_grad``: the inverse of each stored weight's load, per layer
+    (None where every stored weight is one virtual weight)."""
+    scales = []
+    for layer in layers:
+        loads = layer.loads()
+        scales.append(None if loads is None
+                      else (1.0 / np.maximum(loads, 1)).astype(dtype))
+    return scales
