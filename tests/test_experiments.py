@@ -7,7 +7,7 @@ import pytest
 from conftest import write_fashion_mnist
 from sklearn.exceptions import ConvergenceWarning
 
-from sk_hashednets import HashedMLPClassifier, experiments
+from sk_hashednets import HashedMLPClassifier, _report, experiments
 
 DENSE_50 = 784 * 50 + 50 * 10 + 50 + 10  # a dense 784-50-10 network's parameters
 
@@ -115,12 +115,12 @@ def test_missing_data_is_a_clear_error(tmp_path, capsys):
 
 def test_ties_are_differences_within_two_standard_errors():
     # two standard errors of a difference of two 15% errors on 10,000 images: 1.0
-    assert experiments._versus(0.150, 0.159) == "ties"
-    assert experiments._versus(0.150, 0.162) == "beats"
-    assert experiments._versus(0.162, 0.150) == "loses to"
+    assert _report._versus(0.150, 0.159) == "ties"
+    assert _report._versus(0.150, 0.162) == "beats"
+    assert _report._versus(0.162, 0.150) == "loses to"
     # with seeds, their spread counts when it is the larger error
-    assert experiments._versus([0.150, 0.151, 0.149], [0.162, 0.163, 0.161]) == "beats"
-    assert experiments._versus([0.13, 0.15, 0.17], [0.16, 0.18, 0.20]) == "ties"
+    assert _report._versus([0.150, 0.151, 0.149], [0.162, 0.163, 0.161]) == "beats"
+    assert _report._versus([0.13, 0.15, 0.17], [0.16, 0.18, 0.20]) == "ties"
 
 
 def test_claims_are_computed_from_the_runs():
@@ -133,7 +133,7 @@ def test_claims_are_computed_from_the_runs():
               "1x1000 1/64 shrunk seed0": run(0.18),
               "1x1000 1/64 hashing+teacher seed0": run(0.17)}
     expansion = {"x1": run(0.20), "x2": run(0.18), "x4": run(0.19), "x8": run(0.15)}
-    text = experiments._claims_section({"table1": table1, "expansion": expansion})
+    text = _report._claims_section({"table1": table1, "expansion": expansion})
     row = next(line for line in text.splitlines() if line.startswith("| 1x1000 | 1/64"))
     assert row == ("| 1x1000 | 1/64 | 20.00 | beats (35.00) | ties (20.10) | "
                    "loses to (18.00) |")
