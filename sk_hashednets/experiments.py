@@ -55,8 +55,6 @@ BASE_WIDTH = 50
 #: The settings every method tries in the sweep: (solver, learning rate).
 SOLVER_RATES = (("sgd", 0.1), ("sgd", 0.03), ("sgd", 0.01), ("sgd", 0.003),
                 ("adam", 0.003), ("adam", 0.001), ("adam", 0.0003))
-#: A momentum-SGD rate for runs outside the experiments (notebook 03).
-LEARNING_RATE = 0.03
 
 
 def setting_name(solver, rate, rescale=False):
@@ -79,9 +77,9 @@ def setting_params(name):
 
 
 def recipe(args):
-    """Constructor arguments shared by every run (the setting adds the solver)."""
+    """Constructor arguments shared by every run; a setting of the sweep
+    (:func:`setting_params`) adds the solver and its learning rate."""
     return dict(dropout=0.25, input_dropout=0.25, momentum=0.9, batch_size=50,
-                learning_rate_init=getattr(args, "learning_rate", LEARNING_RATE),
                 max_iter=args.epochs, early_stopping=True, validation_fraction=0.2,
                 n_iter_no_change=args.patience, random_state=args.seed)
 
