@@ -141,7 +141,7 @@ _ATTRIBUTES = """
     hash_seeds_ : ndarray of shape (n_layers_ - 1, 2), dtype uint32
         ``(seed_h, seed_xi)`` of each layer: the bucket hash and the sign hash
         seeds. With ``buckets_`` they define the virtual weights exactly (see
-        the hash recipe in the README).
+        the hash recipe in the user guide, "The method and the hash recipe").
 
     coefs_ : list of ndarray of shape (n_in, n_out)
         The virtual weight matrices, built from the buckets when read.
