@@ -117,7 +117,7 @@ _ATTRIBUTES = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit; only when X has string feature names.
 
     n_layers_ : int
@@ -138,7 +138,7 @@ _ATTRIBUTES = """
     intercepts_ : list of ndarray of shape (n_out_l,)
         The dense biases of each layer.
 
-    hash_seeds_ : ndarray of shape (n_layers_ - 1, 2), dtype uint32
+    hash_seeds_ : ndarray of shape (`n_layers_` - 1, 2), dtype uint32
         ``(seed_h, seed_xi)`` of each layer: the bucket hash and the sign hash
         seeds. With ``buckets_`` they define the virtual weights exactly (see
         the hash recipe in the user guide, "The method and the hash recipe").
@@ -512,10 +512,10 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         + """
     Attributes
     ----------
-    target_mean_ : ndarray of shape (n_outputs_,)
+    target_mean_ : ndarray of shape (`n_outputs_`,)
         Mean of the training targets.
 
-    target_scale_ : ndarray of shape (n_outputs_,)
+    target_scale_ : ndarray of shape (`n_outputs_`,)
         Standard deviation of the training targets (1 where it is 0).
 """
         + _ATTRIBUTES.format(out_activation="'identity'")
