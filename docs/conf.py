@@ -55,6 +55,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    # rerun every example on each build, so that the pages show what this
+    # version of the package does (they take about 20 s together)
+    "run_stale_examples": True,
     "reset_modules_order": "both",
     "doc_module": ("sk_hashednets",),
     "backreferences_dir": "generated/backreferences",
