@@ -49,8 +49,18 @@ def _hidden(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m sk_hashednets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Accuracy and model size of HashedMLPClassifier against "
-        "compression.",
+        "compression.\n\n"
+        "Splits the data set 70/30 (stratified, shuffled with --seed), then for\n"
+        "each compression ratio fits a StandardScaler followed by a\n"
+        "HashedMLPClassifier (the given hidden layers, its defaults otherwise)\n"
+        "on the training part and prints one row: stored parameters, virtual\n"
+        "parameters, pickled size of the classifier, test accuracy and fit\n"
+        "seconds. With the defaults it takes a few seconds on digits.",
+        epilog="Output: the table goes to standard output; nothing is written to "
+        "disk.\nfashion-mnist is read from local IDX files ($SK_HASHEDNETS_FASHION_"
+        "MNIST\nor /usr/share/datasets/fashion-mnist); nothing is downloaded.",
     )
     parser.add_argument("--dataset", default="digits", choices=sorted(DATASETS),
                         help="data set (default: scikit-learn's digits)")
@@ -60,8 +70,10 @@ def main(argv=None):
                         default=[1.0, 1 / 8, 1 / 64],
                         help="compression ratios (default: 1 1/8 1/64)")
     parser.add_argument("--epochs", type=int, default=200,
-                        help="maximum epochs per fit (default: 200)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+                        help="maximum epochs per fit, max_iter (default: 200)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the split and of every fit's random_state "
+                        "(default: 0)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")

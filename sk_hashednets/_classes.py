@@ -389,10 +389,10 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
 
     Attributes
     ----------
-    target_mean_ : ndarray of shape (n_outputs_,)
+    target_mean_ : ndarray of shape (`n_outputs_`,)
         Mean of the training targets (0 with ``loss='poisson'``).
 
-    target_scale_ : ndarray of shape (n_outputs_,)
+    target_scale_ : ndarray of shape (`n_outputs_`,)
         Standard deviation of the training targets (1 where it is 0, and
         with ``loss='poisson'``).
 """

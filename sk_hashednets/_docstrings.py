@@ -149,7 +149,7 @@ ATTRIBUTES = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit; only when X has string feature names.
 
     n_layers_ : int
@@ -170,10 +170,10 @@ ATTRIBUTES = """
     intercepts_ : list of ndarray of shape (n_out_l,)
         The dense biases of each layer.
 
-    hash_seeds_ : ndarray of shape (n_layers_ - 1, 2), dtype uint32
+    hash_seeds_ : ndarray of shape (`n_layers_` - 1, 2), dtype uint32
         ``(seed_h, seed_xi)`` of each layer: the bucket hash and the sign hash
         seeds. With ``buckets_`` they define the virtual weights exactly (see
-        the hash recipe in the README).
+        the hash recipe in the user guide, "The method and the hash recipe").
 
     coefs_ : list of ndarray of shape (n_in, n_out)
         The virtual weight matrices, built from the buckets when read.

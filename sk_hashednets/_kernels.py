@@ -14,7 +14,7 @@ bit-identical for any thread count and safe to call from many Python threads
 at once (``nogil=True`` lets them run concurrently) whatever Numba threading
 layer is installed.
 
-Hash recipe (documented in the README, pinned by tests/test_hashing.py):
+Hash recipe (documented in the user guide, pinned by tests/test_hashing.py):
 
 * ``xxh32_pair(i, j, seed)`` is XXH32 of the 8-byte key ``u32le(i) || u32le(j)``
   with the 32-bit ``seed``.

@@ -520,17 +520,18 @@ def test_non_finite_parameters_are_rejected(small_model, tmp_path, value):
 
 
 # ---------------------------------------------------------------------------
-# the README example
+# the user guide's example
 # ---------------------------------------------------------------------------
-def readme_section():
-    text = (Path(__file__).parents[1] / "README.md").read_text()
-    return text.split("## On-device export (C)", 1)[1].split("\n## ", 1)[0]
+def guide_section():
+    """The example of the user guide's page on export (it was the README's)."""
+    page = Path(__file__).parents[1] / "docs" / "user_guide" / "export_c.md"
+    return page.read_text()
 
 
 @pytest.mark.slow
 @needs_cc
-def test_readme_example(tmp_path, monkeypatch):
-    section = readme_section()
+def test_guide_example(tmp_path, monkeypatch):
+    section = guide_section()
     python = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     c_code = re.search(r"```c\n(.*?)```", section, re.DOTALL).group(1)
     shell = re.search(r"```bash\n(gcc .*?)\n", section).group(1)
@@ -539,7 +540,7 @@ def test_readme_example(tmp_path, monkeypatch):
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        exec(compile(python, "README.md", "exec"), namespace)
+        exec(compile(python, "export_c.md", "exec"), namespace)
     expected = namespace["search"].best_estimator_.predict_proba(namespace["X"][-1:])[0]
     (tmp_path / "main.c").write_text(c_code)
     compile_c(shell.split()[len(FLAGS) + 1:], tmp_path)

@@ -18,7 +18,7 @@ def reference_hash(i, j, seed):
 
 
 def reference_virtual(w, n_in, n_out, seed_h, seed_xi):
-    """V rebuilt from the README's recipe, in plain Python."""
+    """V rebuilt from the documented hash recipe, in plain Python."""
     K = len(w)
     V = np.empty((n_in, n_out))
     for i in range(n_in):

@@ -44,3 +44,18 @@ def test_main_job_rejects_bad_options(capsys, args, message):
     with pytest.raises(SystemExit):
         main(args)
     assert message in capsys.readouterr().err
+
+
+def test_help_says_what_runs_its_defaults_and_where_it_writes(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "StandardScaler followed by a\nHashedMLPClassifier" in text
+    assert "nothing is written to disk" in text
+    options = re.findall(r"^  (--[\w-]+)", text, flags=re.MULTILINE)
+    assert options == ["--dataset", "--hidden", "--compression", "--epochs", "--seed"]
+    # every option's help ends with its default
+    helps = re.split(r"^  --[\w-]+", text.split("options:")[1], flags=re.MULTILINE)[1:]
+    for option, help_text in zip(options, helps, strict=True):
+        assert "(default:" in help_text, option

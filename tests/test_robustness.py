@@ -541,7 +541,7 @@ def test_fits_are_bit_identical_across_numba_threads_and_processes(tmp_path):
     the processes and with this one. Numba's threads never matter (the
     kernels are serial); OpenBLAS's may: on more threads it blocks long
     products differently, so those fits agree to rounding only (see the
-    README, "Reproducibility and threads")."""
+    user guide, "Robustness and reproducibility")."""
     runs = {}
     for n in (1, 2):
         env = dict(os.environ, NUMBA_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
