@@ -17,7 +17,13 @@ from ._layers import METHODS, layer_budgets, plan_layers
 
 #: Version of the pickled state; bump it when the meaning of a stored
 #: attribute changes, and teach :func:`unpack` to read the older ones.
-STATE_FORMAT = 1
+#: Format 2: Adam became the default solver, the clipping limit a parameter,
+#: and ``method="low_rank"`` stores one learned factor instead of two.
+STATE_FORMAT = 2
+
+#: Parameters a format-1 state does not hold, with the behaviour it had: the
+#: only solver and the fixed clipping limit of then (their defaults now differ).
+_FORMAT_1_PARAMETERS = {"solver": "sgd", "max_grad_norm": 10.0}
 
 
 class StateError(ValueError):
@@ -61,13 +67,25 @@ def unpack(cls, state):
             f"({__version__}) reads formats up to {STATE_FORMAT}. Upgrade "
             "sk_hashednets to load it."
         )
+    fitted = "buckets_" in state or "_packed_params" in state
+    if fmt is None or fmt < 2:
+        for name, value in _FORMAT_1_PARAMETERS.items():
+            state.setdefault(name, value)
+        if fitted and state.get("_method") == "low_rank":
+            raise StateError(
+                f"Cannot load this {cls.__name__} ({saved_by}): it was fitted "
+                "with method='low_rank' when that method learned both factors "
+                "of each layer; this sk_hashednets's low rank (Denil et al., "
+                "2013) learns one and stores other sizes. Refit the model, or "
+                "load it with the sk_hashednets that saved it."
+            )
     # A parameter added after the model was saved takes its default value:
     # new parameters default to the earlier behaviour, so the model predicts
     # as it did when it was saved.
     for name, param in inspect.signature(cls).parameters.items():
         if param.default is not param.empty:
             state.setdefault(name, param.default)
-    if "buckets_" not in state and "_packed_params" not in state:
+    if not fitted:
         return state  # an unfitted estimator
     state.setdefault("_method", "hashing")  # models saved before `method`
     try:

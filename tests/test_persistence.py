@@ -137,7 +137,27 @@ def test_models_saved_by_earlier_versions_still_predict_the_same(path):
                                        err_msg=method)
     # a loaded model is a full estimator: its parameters, a clone, more training
     assert clone(model).get_params() == model.get_params()
+    if path.parent.name == "0.1.0":  # it goes on training as it was trained
+        assert (model.solver, model.max_grad_norm) == ("sgd", 10.0)
     model.partial_fit(X, model.predict(X))
+
+
+def test_low_rank_model_of_state_format_1_is_refused_with_a_reason(fitted):
+    """Format 1's low rank learned both factors: its arrays have other sizes."""
+    model = fitted["multiclass"][0]
+    state = model.__getstate__()
+    state["_sk_hashednets_state_format"] = 1
+    state["_method"] = "low_rank"
+    for name in ("solver", "max_grad_norm"):
+        state.pop(name)
+    twin = object.__new__(type(model))
+    with pytest.raises(ValueError, match=re.escape(
+            "with state format 1): it was fitted with method='low_rank' when that "
+            "method learned both factors of each layer")):
+        twin.__setstate__(state)
+    state["_method"] = "hashing"
+    twin.__setstate__(state)
+    assert (twin.solver, twin.max_grad_norm) == ("sgd", 10.0)
 
 
 def test_fixture_models_exist():
