@@ -830,6 +830,34 @@ def write_results(cfg, report, info, command, path):
     if checks:
         out += ["", "## Targets", "", md_table(["what", "target", "measured", "holds"],
                                              checks)]
+    if cfg.busy_note:
+        out += ["", cfg.busy_note]
+    if "steps" in report:
+        r = report["steps"]
+        out += ["", "## Where a training step's time goes", "",
+                f"One epoch of 784-{cfg.hidden}-10 at 1/8 on {cfg.step_samples} "
+                f"rows ({r['data']}), one BLAS thread for both, milliseconds per "
+                f"step, median of {cfg.repeats}. Hashed: "
+                "`HashedMLPClassifier(solver=\"adam\")` with its kernels and "
+                "products timed through wrappers; floor: the NumPy dense MLP of "
+                "`benchmarks/peers.py` with its sections timed. Gather is "
+                "`signed_table` plus `gather` (buckets to V), scatter is dL/dV to "
+                "bucket gradients; optimizer includes the gradient clipping and "
+                "(floor) the L2 term; other is the rest of the step (batch "
+                "copies, bias gradients, Python).", "", r["table"]]
+    if "busy" in report:
+        out += ["", "## Beside two CPU-bound processes", "",
+                f"A digits fit (X / 16 as float32, 1000 hidden units, "
+                f"{cfg.busy_epochs} epochs, default solver) without and with two "
+                "helper processes running `while True: pass`, median of "
+                f"{cfg.repeats}; the background load above ran throughout.", "",
+                report["busy"]["table"]]
+    if "grid" in report:
+        out += ["", "## GridSearchCV, n_jobs 1 and 2", "",
+                f"Digits (X / 16 as float32), 4 settings x 3 folds, "
+                f"`max_iter={cfg.grid_epochs}`, median of {cfg.repeats}, after a "
+                "warm-up search that starts joblib's workers.", "",
+                report["grid"]["table"]]
     if "train" in report:
         r = report["train"]
         out += ["", "## Training: one epoch", "",
@@ -849,6 +877,9 @@ def write_results(cfg, report, info, command, path):
                 "dense weight every step, autograd, `torch.optim.SGD` "
                 "(`benchmarks/peers.py`, `torch.set_num_threads(2)`).", "",
                 r["table"], "",
+                "c is the floor at its faster BLAS setting, measured both ways: "
+                + ", ".join(f"batch {bs}: {t}" for bs, t in
+                            r["floor_threads"].items()) + ".", "",
                 "Training loss after the epoch (a sanity check that every "
                 "implementation learns; b and c train the dense network):", "",
                 r["loss_table"]]
@@ -941,6 +972,8 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="small sizes and one repeat: a smoke run")
     p.add_argument("--repeats", type=int, help="training repeats (default 3)")
+    p.add_argument("--busy-note", default="",
+                   help="a sentence for the report on what else loaded the machine")
     p.add_argument("--samples", type=int,
                    help="training rows (default 60000, 3000 with --quick)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
