@@ -1020,7 +1020,9 @@ def main(argv=None):
     for part in PARTS:
         if part in cfg.parts:
             globals()[f"bench_{part}"](cfg, report)
-    report["elapsed"] = time.perf_counter() - tic
+            report["elapsed"] = time.perf_counter() - tic
+            if cfg.output:  # a long run keeps what it has measured so far
+                write_results(cfg, report, info, command, cfg.output)
     checks = [c for part in report.values() if isinstance(part, dict)
               for c in part.get("checks", [])]
     if checks:
