@@ -15,6 +15,8 @@ Glorot-uniform bucket initialisation, softmax cross-entropy, ReLU, the same
 batch size, learning rate 0.01, momentum 0.9 (Nesterov) and L2 penalty 1e-4.
 """
 
+import contextlib
+
 import numpy as np
 
 from sk_hashednets._layers import HashedWeights
@@ -31,11 +33,14 @@ def one_hot(y, n_classes, dtype=np.float32):
 # --------------------------------------------------------------------------
 # (c) the NumPy float32 dense floor
 # --------------------------------------------------------------------------
-def numpy_dense_epoch(X, Y, hidden, batch_size, seed=0):
+def numpy_dense_epoch(X, Y, hidden, batch_size, seed=0, clock=None):
     """One epoch of a dense ``n_in-hidden-n_out`` ReLU MLP in float32 NumPy.
 
     Returns the mean training loss of the epoch (to check that it learns).
+    ``clock(phase)``, when given, returns a context manager timing the step's
+    phases ("products", "activation and loss", "optimizer"; bench.py).
     """
+    clock = clock or _no_clock
     rng = np.random.default_rng(seed)
     n, n_in = X.shape
     n_out = Y.shape[1]
@@ -66,34 +71,49 @@ def numpy_dense_epoch(X, Y, hidden, batch_size, seed=0):
         np.take(X, idx, axis=0, out=a[0])
         yb = np.take(Y, idx, axis=0, out=yb_buf[:m])
         for i in range(len(W)):
-            np.matmul(a[i], W[i], out=a[i + 1])
-            a[i + 1] += b[i]
-            if i < last:
-                np.maximum(a[i + 1], 0, out=a[i + 1])
-        z = a[-1]  # softmax in place
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        total += -float(np.log(np.maximum(z[yb > 0], 1e-30)).sum())
-        np.subtract(z, yb, out=d[-1])
-        d[-1] /= m
+            with clock("products"):
+                np.matmul(a[i], W[i], out=a[i + 1])
+            with clock("activation and loss"):
+                a[i + 1] += b[i]
+                if i < last:
+                    np.maximum(a[i + 1], 0, out=a[i + 1])
+        with clock("activation and loss"):
+            z = a[-1]  # softmax in place
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            total += -float(np.log(np.maximum(z[yb > 0], 1e-30)).sum())
+            np.subtract(z, yb, out=d[-1])
+            d[-1] /= m
         for i in range(last, -1, -1):
-            np.matmul(a[i].T, d[i + 1], out=gW[i])
-            gW[i] += (ALPHA / m) * W[i]
+            with clock("products"):
+                np.matmul(a[i].T, d[i + 1], out=gW[i])
+            with clock("optimizer"):  # the L2 term, as the hashed net's
+                gW[i] += (ALPHA / m) * W[i]
             np.sum(d[i + 1], axis=0, out=gb[i])
             if i > 0:
-                np.matmul(d[i + 1], W[i].T, out=d[i])
-                d[i] *= a[i] > 0
+                with clock("products"):
+                    np.matmul(d[i + 1], W[i].T, out=d[i])
+                with clock("activation and loss"):
+                    d[i] *= a[i] > 0
         # Nesterov momentum, as scikit-learn's SGDOptimizer:
         # v <- mu v - lr g;  p <- p + mu v - lr g
-        for p, g, v, t in zip(params, grads, vel, tmp):
-            g *= lr
-            v *= mu
-            v -= g
-            np.multiply(v, mu, out=t)
-            t -= g
-            p += t
+        with clock("optimizer"):
+            for p, g, v, t in zip(params, grads, vel, tmp):
+                g *= lr
+                v *= mu
+                v -= g
+                np.multiply(v, mu, out=t)
+                t -= g
+                p += t
     return total / n
+
+
+_NULL = contextlib.nullcontext()
+
+
+def _no_clock(phase):
+    return _NULL
 
 
 # --------------------------------------------------------------------------

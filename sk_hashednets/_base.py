@@ -18,6 +18,7 @@ from ._layers import METHODS, layer_budgets, make_layer, plan_layers
 from ._network import LOSSES, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
+from ._threads import PREDICT_MIN_WORK, TRAIN_MIN_WORK, blas_threads
 from ._training import TrainingState, check_trainable, fit_stochastic
 
 
@@ -249,8 +250,11 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                           reset=False)
         if sp.issparse(X):
             X = X.tocsr()
-        return forward(self._layers(), self.buckets_, self.intercepts_, X,
-                       self.activation_)
+        layers = self._layers()
+        work = X.shape[0] * max(layer.n_in * layer.n_out for layer in layers)
+        with blas_threads(work, PREDICT_MIN_WORK):
+            return forward(layers, self.buckets_, self.intercepts_, X,
+                           self.activation_)
 
     # ------------------------------------------------------------------
     # persistence
@@ -327,7 +331,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         ]
         if first_pass or not incremental or state._optimizer is None:
             state._optimizer = make_optimizer(self, state.params())
-        fit_stochastic(self, state, layers, X, Y, y, sample_weight, incremental)
+        # the BLAS threads follow the largest product of a step (_threads)
+        batch = 200 if self.batch_size == "auto" else self.batch_size
+        work = min(batch, X.shape[0]) * max(
+            a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+        with blas_threads(work, TRAIN_MIN_WORK):
+            fit_stochastic(self, state, layers, X, Y, y, sample_weight, incremental)
         return self
 
     def _validate_fit_input(self, X, y, sample_weight, first_pass, incremental,
