@@ -555,3 +555,15 @@ def test_n_iter_counts_the_last_call_and_loss_curve_all(solver):
             reg.fit(X, y)
         assert reg.n_iter_ == 4
         assert len(reg.loss_curve_) == 4 * n_calls
+
+
+def test_a_single_class_model_is_not_exported(tmp_path):
+    from sk_hashednets import export_c
+
+    X = np.random.RandomState(0).randn(10, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = HashedMLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, [5] * 10)
+    with pytest.raises(ValueError, match=re.escape(
+            "The model was fitted on a single class (5) and always predicts it")):
+        export_c(clf, tmp_path / "model.c")

@@ -33,19 +33,20 @@ EXPECTED_FAILED = {
     ),
     "test_gradient": (
         "calls MLPClassifier's private _loss_grad_lbfgs with dense per-layer "
-        "buffers; our L-BFGS loss is over the packed buckets and is "
-        "gradient-checked in tests/test_gradients.py"
+        "buffers; our L-BFGS loss is over the packed stored parameters "
+        "(_training.PackedLoss) and is gradient-checked in tests/test_lbfgs.py"
     ),
     "test_nonfinite_params": (
         "expects the dense MLP's 'Solver produced non-finite parameter weights' "
-        "on inputs near float64's max; ours clips the gradient norm "
-        "(max_grad_norm) and warns, or rolls back a diverged fit with its own "
-        "message (tests/test_robustness.py)"
+        "on inputs near float64's max; ours raises its DivergenceError (a "
+        "ValueError: 'Training diverged in epoch 1: the loss became non-finite "
+        "(inf). The model is left as it was before this call.')"
     ),
     "test_mlp_diverging_loss": (
-        "expects a diverged early-stopping fit to keep NaN validation scores; "
-        "ours clips the gradient norm (max_grad_norm) so the fit does not "
-        "diverge, and a fit that does is rolled back with a ValueError"
+        "expects a diverging early-stopping fit (learning_rate_init=1 on raw "
+        "iris) to end with a NaN validation score; ours clips the gradient norm "
+        "(max_grad_norm=100) and warns, so its scores stay finite (the last "
+        "one is about -4e9)"
     ),
     "test_partial_fit_unseen_classes": (
         "its score > 0 on 4 rows after two Adam steps of 0.001 is decided by the "
@@ -55,6 +56,14 @@ EXPECTED_FAILED = {
         "0.25); the labels it guards (gh-6994) are checked by "
         "tests/test_estimators.py::test_partial_fit_with_a_class_first_seen_later"
     ),
+}
+#: how each of them fails: a failure of another kind fails the run
+FAILS_WITH = {
+    "test_fit": AttributeError,
+    "test_gradient": AttributeError,
+    "test_nonfinite_params": AssertionError,
+    "test_mlp_diverging_loss": AssertionError,
+    "test_partial_fit_unseen_classes": AssertionError,
 }
 
 #: test name -> why it runs at compression=1
@@ -91,7 +100,8 @@ def _reexpose(name, test):
 
     marks = [_swap_classes(m) for m in getattr(test, "pytestmark", [])]
     if name in EXPECTED_FAILED:
-        marks.append(pytest.mark.xfail(strict=True, reason=EXPECTED_FAILED[name]).mark)
+        marks.append(pytest.mark.xfail(strict=True, reason=EXPECTED_FAILED[name],
+                                       raises=FAILS_WITH[name]).mark)
     wrapper.pytestmark = marks
     wrapper.__module__ = __name__
     return wrapper
@@ -122,3 +132,4 @@ def test_listed_tests_exist():
     """Every excluded or full-budget test is still one of scikit-learn's."""
     tests = {n for n in dir(sk_test_mlp) if n.startswith("test_")}
     assert set(EXPECTED_FAILED) | set(AT_FULL_BUDGET) <= tests
+    assert set(FAILS_WITH) == set(EXPECTED_FAILED)
