@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -19,7 +19,13 @@ from ._network import LOSSES, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
 from ._threads import PREDICT_MIN_WORK, TRAIN_MIN_WORK, blas_threads
-from ._training import TrainingState, check_trainable, fit_stochastic
+from ._training import (
+    TrainingState,
+    check_trainable,
+    fit_lbfgs,
+    fit_stochastic,
+    split,
+)
 
 
 class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
@@ -45,7 +51,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -64,7 +70,11 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         "warm_start": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -99,6 +109,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -129,6 +140,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
     # ------------------------------------------------------------------
     # hooks for the subclasses
@@ -281,6 +293,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 "batch at a time and has no validation set. Use fit, or set "
                 "early_stopping=False."
             )
+        lbfgs = self.solver == "lbfgs"
+        if lbfgs:
+            self._check_lbfgs_params()
         fitted = hasattr(self, "buckets_")
         first_pass = not fitted or not (incremental or self.warm_start)
         hidden = self._hidden_sizes()
@@ -306,8 +321,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets)
-            check_trainable(self, layer_units, budgets, X, incremental)
+            check_trainable(self, layer_units, budgets, X, y, incremental)
             Y = self._training_targets(X, y, Y, incremental, target_state)
+            if first_pass:
+                state = TrainingState.fresh(self, layer_units, budgets, X.dtype)
+                state.targets = target_state
+                state.out_activation_ = self._out_activation(target_state)
+            else:
+                state = TrainingState.of(self)
+            early_stopping = self.early_stopping and not (incremental or lbfgs)
+            train, validation = split(self, state, X, Y, y, sample_weight,
+                                      early_stopping)
         except Exception:
             for k in ("n_features_in_", "feature_names_in_"):
                 if k not in saved:  # keep the others in place: pickles stay equal
@@ -315,12 +339,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             self.__dict__.update(saved)
             raise
 
-        if first_pass:
-            state = TrainingState.fresh(self, layer_units, budgets, X.dtype)
-            state.targets = target_state
-            state.out_activation_ = self._out_activation(target_state)
-        else:
-            state = TrainingState.of(self)
         # With sparse X, the first layer hashes on the fly: no index cache,
         # whose size (one int per virtual weight) grows with n_features.
         layers = [
@@ -329,15 +347,45 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
-        if first_pass or not incremental or state._optimizer is None:
-            state._optimizer = make_optimizer(self, state.params())
         # the BLAS threads follow the largest product of a step (_threads)
-        batch = 200 if self.batch_size == "auto" else self.batch_size
+        batch = X.shape[0] if lbfgs else (
+            200 if self.batch_size == "auto" else self.batch_size)
         work = min(batch, X.shape[0]) * max(
             a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
         with blas_threads(work, TRAIN_MIN_WORK):
-            fit_stochastic(self, state, layers, X, Y, y, sample_weight, incremental)
+            if lbfgs:
+                fit_lbfgs(self, state, layers, *train)
+                return self
+            if first_pass or not incremental or state._optimizer is None:
+                state._optimizer = make_optimizer(self, state.params())
+            fit_stochastic(self, state, layers, train, validation, incremental)
         return self
+
+    def _check_lbfgs_params(self):
+        """L-BFGS needs the exact gradient of a deterministic loss."""
+        for name in ("dropout", "input_dropout"):
+            if getattr(self, name):
+                raise ValueError(
+                    f"solver='lbfgs' needs {name}=0 (got {getattr(self, name)}): "
+                    "L-BFGS's line search needs the same loss at every "
+                    "evaluation, and dropout draws new masks each time. Set "
+                    f"{name}=0.0 or use solver='adam' or 'sgd'."
+                )
+        if self.rescale_grad:
+            raise ValueError(
+                "solver='lbfgs' needs rescale_grad=False: L-BFGS needs the "
+                "gradient of the loss, and rescaling changes it. Set "
+                "rescale_grad=False or use solver='adam' or 'sgd'."
+            )
+
+    def _check_solver(self):
+        """``available_if`` predicate of ``partial_fit``, as scikit-learn's."""
+        if self.solver == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                "lbfgs is not stochastic."
+            )
+        return True
 
     def _validate_fit_input(self, X, y, sample_weight, first_pass, incremental,
                             classes):
@@ -348,7 +396,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             multi_output=True,
             dtype=(np.float64, np.float32) if first_pass else self.buckets_[0].dtype,
             y_numeric=not is_classifier(self),
-            ensure_min_samples=1 if incremental else 2,
             reset=first_pass,
         )
         if sp.issparse(X):

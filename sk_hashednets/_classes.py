@@ -8,6 +8,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -91,6 +92,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        max_fun=15000,
         teacher=None,
         distillation_temperature=4.0,
         distillation_weight=0.5,
@@ -108,7 +110,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, early_stopping=early_stopping,
             validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
         self.teacher = teacher
         self.distillation_temperature = distillation_temperature
@@ -133,14 +135,10 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
                 labels = np.unique(np.asarray(classes))
             else:
                 labels = unique_labels(y)
-            if not multilabel and len(labels) < 2:
-                where = "the data contains" if classes is None else "classes has"
-                raise ValueError(
-                    "HashedMLPClassifier needs at least 2 classes, but "
-                    f"{where} only one: {labels.tolist()}."
-                )
+            # a single class is fitted as MLPClassifier does: a binary model
+            # that always predicts it
             y_type = "multilabel-indicator" if multilabel else (
-                "binary" if len(labels) == 2 else "multiclass")
+                "binary" if len(labels) <= 2 else "multiclass")
             state = {"classes_": labels, "_y_type": y_type}
         else:
             labels, state = self.classes_, {}
@@ -178,6 +176,8 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
                 f"{labels}. 'y' has {unique_labels(y)}; unseen: {unseen}."
             )
         codes = np.searchsorted(labels, y)
+        if len(labels) == 1:  # the only class is certain
+            return np.ones((len(y), 1)), state
         if len(labels) == 2:
             return (codes == 1).astype(np.float64)[:, None], state
         return (codes[:, None] == np.arange(len(labels))).astype(np.float64), state
@@ -191,7 +191,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         n_out, act = state["n_outputs_"], state.get("out_activation_")
         n_classes = (len(classes) if isinstance(classes, np.ndarray)
                      and classes.ndim == 1 else None)
-        expected = {"binary": (2, 1, "logistic"),
+        expected = {"binary": (n_classes if n_classes == 1 else 2, 1, "logistic"),
                     "multiclass": (n_out, max(n_out, 3), "softmax"),
                     "multilabel-indicator": (n_out, n_out, "logistic")}
         if expected.get(y_type) != (n_classes, n_out, act):
@@ -247,8 +247,14 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
     _target_attributes = ("classes_", "_y_type")
 
     def _split_stratify(self, y):
-        # as MLPClassifier: stratify single-output targets, not multilabel ones
-        return y if type_of_target(y) in ("binary", "multiclass") else None
+        # As MLPClassifier, stratify single-output targets, not multilabel
+        # ones. A binary y is stratified as MLPClassifier's binarized one, a
+        # column of bools: the same split as on the labels, and the errors of
+        # a split that cannot be stratified name the classes as it does.
+        y_type = type_of_target(y)
+        if y_type == "binary":
+            return (np.ravel(y) == unique_labels(y)[-1])[:, None]
+        return y if y_type == "multiclass" else None
 
     def _validation_score(self, raw, y, sample_weight, targets):
         labels = _labels(raw, targets["_y_type"], targets["classes_"])
@@ -276,6 +282,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one pass over the given data.
@@ -334,6 +341,8 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
             get two columns; multilabel problems one probability per label.
         """
         raw = self._forward(X)
+        if len(self.classes_) == 1:  # fitted on a single class
+            return np.ones_like(raw)
         proba = LOSSES[self.out_activation_]().link(raw)
         if self._y_type == "binary":
             proba = proba.ravel()
@@ -447,6 +456,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        max_fun=15000,
         loss="squared_error",
     ):
         super().__init__(
@@ -462,7 +472,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, early_stopping=early_stopping,
             validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
         self.loss = loss
 
@@ -553,6 +563,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one pass over the given data.
@@ -603,6 +614,8 @@ def _labels(raw, y_type, classes):
     if y_type == "multiclass":
         return classes[np.argmax(raw, axis=1)]
     positive = raw > 0  # probability above 0.5
+    if y_type == "binary" and len(classes) == 1:
+        return np.repeat(classes, len(raw))
     if y_type == "binary":
         return classes[positive[:, 0].astype(np.intp)]
     return positive.astype(int)

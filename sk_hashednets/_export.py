@@ -187,6 +187,12 @@ class _Spec:
         self.n_stored = int(est.n_stored_params_)
         self.seeds = np.asarray(est.hash_seeds_, dtype=np.uint32)
         self.classes = getattr(est, "classes_", None)
+        if self.y_type == "binary" and len(self.classes) == 1:
+            only = self.classes.tolist()[0]
+            raise ValueError(
+                f"The model was fitted on a single class ({only!r}) and always "
+                "predicts it; there is no network to export."
+            )
 
         self.weights, self.scales, self.biases = [], [], []
         for idx, (w, b) in enumerate(zip(est.buckets_, est.intercepts_)):

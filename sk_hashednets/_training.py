@@ -2,7 +2,8 @@
 
 The estimator validates its parameters and data, then hands a
 :class:`TrainingState` to :func:`fit_stochastic`, which runs the epochs
-(in the spirit of scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``).
+(in the spirit of scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``),
+or to :func:`fit_lbfgs`, which hands the whole-batch loss to L-BFGS.
 The state is the estimator's fitted attributes in private copies: the loop
 takes a snapshot (:meth:`TrainingState.snapshot`) at each epoch boundary and
 commits the last complete epoch to the estimator (:meth:`TrainingState.commit`)
@@ -18,6 +19,7 @@ import warnings
 from dataclasses import dataclass, field, fields
 
 import numpy as np
+import scipy.optimize
 import scipy.sparse as sp
 import sklearn.base
 from sklearn.exceptions import ConvergenceWarning
@@ -137,6 +139,13 @@ class TrainingState:
             state.best_loss_ = np.inf
         return state
 
+    @property
+    def epochs(self):
+        """Epochs trained since the network was drawn, over all calls (one
+        loss each in ``loss_curve_``): numbers each epoch's shuffle.
+        ``n_iter_`` counts those of the current call only."""
+        return len(self.loss_curve_)
+
     def params(self):
         """The arrays the solver updates: all weights, then all biases."""
         return self.buckets_ + self.intercepts_
@@ -161,31 +170,27 @@ class TrainingState:
                     setattr(estimator, key, target_value)
             elif f.name != "loss_" or value is not None:
                 setattr(estimator, f.name, value)
-        estimator._optimizer.params = estimator.buckets_ + estimator.intercepts_
+        if estimator._optimizer is not None:
+            estimator._optimizer.params = estimator.buckets_ + estimator.intercepts_
 
 
 # --------------------------------------------------------------------------
 # before any work
 # --------------------------------------------------------------------------
-def check_trainable(estimator, layer_units, budgets, X, incremental):
+def check_trainable(estimator, layer_units, budgets, X, y, incremental):
     """Fail before any work on a run that cannot succeed: an early-stopping
-    split too small to use, or a network whose training does not fit in the
-    memory this process may use (it would end in a MemoryError or the OOM
-    killer)."""
+    split that cannot be drawn, or a network whose training does not fit in
+    the memory this process may use (it would end in a MemoryError or the
+    OOM killer)."""
     n_samples, n_val = X.shape[0], 0
-    if estimator.early_stopping and not incremental:
-        n_val = int(np.ceil(estimator.validation_fraction * n_samples))
-        if n_val < 2 or n_val >= n_samples:
-            raise ValueError(
-                f"validation_fraction={estimator.validation_fraction} of "
-                f"{n_samples} samples gives a validation set of {n_val} "
-                f"and a training set of {n_samples - n_val} sample(s); early "
-                "stopping needs at least 2 and 1. Change validation_fraction "
-                "or disable early_stopping."
-            )
-        n_samples -= n_val
-    auto = estimator.batch_size == "auto"
-    batch_size = min(200 if auto else estimator.batch_size, n_samples)
+    if estimator.solver == "lbfgs":  # one batch of all samples
+        batch_size = n_samples
+    else:
+        if estimator.early_stopping and not incremental:
+            n_val = len(split_indices(estimator, y, n_samples, 0)[1])
+            n_samples -= n_val
+        auto = estimator.batch_size == "auto"
+        batch_size = min(200 if auto else estimator.batch_size, n_samples)
     need = training_bytes(estimator.method, layer_units, budgets, X.dtype,
                           batch_size, n_val, sp.issparse(X), estimator.solver)
     have, where = available_memory()
@@ -272,25 +277,27 @@ def available_memory():
 # --------------------------------------------------------------------------
 # the epoch loop
 # --------------------------------------------------------------------------
-def fit_stochastic(estimator, state, layers, X, Y, y, sample_weight, incremental):
+def fit_stochastic(estimator, state, layers, train, validation, incremental):
     """Train ``state`` for ``max_iter`` epochs (one for ``partial_fit``) and
     commit the result to ``estimator``.
+
+    ``train`` is ``(X, Y, sample_weight)``, ``validation`` the early-stopping
+    set or None (see :func:`split`). ``n_iter_`` counts the epochs of this
+    call, as scikit-learn's, and a ``fit`` that reaches ``max_iter`` warns
+    whether or not it was warm-started.
 
     Divergence and KeyboardInterrupt end the loop: a diverged call keeps the
     last complete epoch if this call completed one (and raises), an
     interrupted one keeps what it has (and warns). With early stopping the
     parameters of the best epoch, of this call or an earlier one, are kept.
     """
-    early_stopping = estimator.early_stopping and not incremental
-    if sample_weight is None:
-        sample_weight = np.ones(X.shape[0], dtype=X.dtype)
-    (X, Y, sample_weight), validation = _split(
-        estimator, state, X, Y, y, sample_weight, early_stopping)
+    early_stopping = validation is not None
+    X, Y, sample_weight = train
     trainer = _make_trainer(estimator, state, layers, X, Y)
     # after an earlier early-stopped call the model holds its best epoch
     best = (_copy_params(state) if early_stopping and state.validation_scores_
             else None)
-    n_iter_before = state.n_iter_ if (incremental or estimator.warm_start) else 0
+    state.n_iter_ = 0
     state.n_clipped_steps_ = 0
     first_step = state._step
     committed, error = state, None
@@ -324,7 +331,7 @@ def fit_stochastic(estimator, state, layers, X, Y, y, sample_weight, incremental
     if best is not None:  # early stopping keeps the best epoch's parameters
         for kept_array, saved in zip(committed.params(), best):
             kept_array[...] = saved
-    kept = committed.n_iter_ > n_iter_before
+    kept = committed.n_iter_ > 0
     if error is None or kept:
         committed.commit(estimator)
         if not incremental:  # fit starts from rest; only partial_fit resumes
@@ -333,22 +340,162 @@ def fit_stochastic(estimator, state, layers, X, Y, y, sample_weight, incremental
         raise DivergenceError(_divergence_message(estimator, error, state, kept))
 
 
-def _split(estimator, state, X, Y, y, sample_weight, early_stopping):
-    """``(training set, validation set)``; the validation set is None without
+# --------------------------------------------------------------------------
+# L-BFGS
+# --------------------------------------------------------------------------
+#: SciPy 1.15 deprecated L-BFGS-B's ``iprint``; with a newer SciPy the
+#: callback prints the iterations itself.
+_LBFGS_IPRINT = tuple(int(v) for v in scipy.__version__.split(".")[:2]) < (1, 15)
+
+
+class PackedLoss:
+    """The whole-batch training loss as a function of one float64 vector.
+
+    The vector packs every stored parameter of ``trainer`` (each layer's
+    buckets or factors, then the biases); calling the object with a vector
+    loads it into the trainer's arrays (in their dtype) and returns the loss
+    of ``(X, Y, sample_weight)``, L2 penalty included, and its gradient,
+    packed the same way: what ``scipy.optimize.minimize(jac=True)`` asks for.
+    The trainer must hold a batch of all samples, without dropout.
+    """
+
+    def __init__(self, trainer, X, Y, sample_weight):
+        self.trainer = trainer
+        self.last = (None, None)  # the last point evaluated and its loss
+        self.params = trainer.weights + trainer.biases
+        self.grads = trainer.weight_grads + trainer.bias_grads
+        self.bounds = np.cumsum([0] + [p.size for p in self.params])
+        # one copy of the data in the trainer's buffers, reused by every call
+        self.batch = trainer.take(X, Y, sample_weight, np.arange(X.shape[0]))
+
+    def pack(self):
+        return np.concatenate(self.params, dtype=np.float64)
+
+    def unpack(self, theta):
+        for p, start, stop in zip(self.params, self.bounds[:-1], self.bounds[1:]):
+            p[...] = theta[start:stop]
+
+    def __call__(self, theta):
+        self.unpack(theta)
+        loss = float(self.trainer.step(*self.batch, 0))
+        self.last = (theta.copy(), loss)
+        return loss, np.concatenate(self.grads, dtype=np.float64)
+
+    def loss_at(self, theta):
+        """The loss at ``theta``, without evaluating it again if it was the
+        last point evaluated."""
+        x, loss = self.last
+        return loss if x is not None and np.array_equal(x, theta) else self(theta)[0]
+
+
+def fit_lbfgs(estimator, state, layers, X, Y, sample_weight):
+    """Fit ``state`` with L-BFGS-B on the whole-batch loss and commit it.
+
+    As scikit-learn's ``solver='lbfgs'``: at most ``max_iter`` iterations and
+    ``max_fun`` loss evaluations, ``tol`` as the projected-gradient tolerance,
+    ``n_iter_`` the iterations of this call, a ConvergenceWarning when SciPy
+    reports no convergence; early stopping does not apply. ``loss_curve_``
+    gets the loss after each iteration. Non-finite results leave the
+    estimator as it was; KeyboardInterrupt keeps the last iterate.
+    """
+    trainer = Trainer(
+        layers, state.buckets_, state.intercepts_,
+        activation=state.activation_,
+        loss=estimator._make_loss(state.out_activation_),
+        alpha=estimator.alpha, dropout=0.0, input_dropout=0.0,
+        dropout_seed=state._seed, batch_size=X.shape[0], n_outputs=Y.shape[1],
+        dtype=X.dtype, sparse_input=sp.issparse(X),
+    )
+    objective = PackedLoss(trainer, X, Y, sample_weight)
+    iterate = {"x": objective.pack(), "loss": None}
+    curve = []
+
+    def record(theta):  # after each iteration, at the accepted point
+        loss = objective.loss_at(theta)
+        iterate.update(x=theta.copy(), loss=loss)
+        curve.append(loss)
+        if estimator.verbose and not _LBFGS_IPRINT:
+            print(f"Iteration {len(curve)}, loss = {loss:.8f}", flush=True)
+
+    options = {"maxiter": estimator.max_iter, "maxfun": estimator.max_fun,
+               "gtol": estimator.tol}
+    if _LBFGS_IPRINT:
+        options["iprint"] = 1 if estimator.verbose else -1
+    result = None
+    try:
+        result = scipy.optimize.minimize(objective, iterate["x"], method="L-BFGS-B",
+                                         jac=True, callback=record, options=options)
+        iterate.update(x=result.x, loss=float(result.fun))
+    except KeyboardInterrupt:
+        warn("Training interrupted by user.")
+    if iterate["loss"] is None:  # interrupted before the first iteration
+        iterate["loss"] = objective.loss_at(iterate["x"])
+    objective.unpack(iterate["x"])
+    if not (np.isfinite(iterate["loss"])
+            and all(np.isfinite(p).all() for p in state.params())):
+        raise DivergenceError(
+            f"L-BFGS reached a non-finite loss ({iterate['loss']}) or "
+            "parameters. The model is left as it was before this call. Scale "
+            "the input features (e.g. with StandardScaler) or raise alpha "
+            f"(currently {estimator.alpha})."
+        )
+    n_iter = min(len(curve) if result is None else result.nit, estimator.max_iter)
+    if result is not None and result.status != 0:
+        advice = (f"Increase max_iter (currently {estimator.max_iter})"
+                  if n_iter == estimator.max_iter else
+                  f"Increase max_fun (currently {estimator.max_fun})"
+                  if result.nfev >= estimator.max_fun else
+                  "Lower tol")
+        warn(f"lbfgs failed to converge after {n_iter} iteration(s) (status="
+             f"{result.status}): {result.message}. {advice} to improve the "
+             "convergence; scaling the input features (e.g. with "
+             "StandardScaler) may also help.", ConvergenceWarning)
+    state.n_iter_ = n_iter
+    state.loss_ = state.best_loss_ = iterate["loss"]
+    state.loss_curve_.extend(curve)
+    state.validation_scores_ = state.best_validation_score_ = None
+    state.n_clipped_steps_ = 0
+    state._optimizer = None
+    state.commit(estimator)
+
+
+def split(estimator, state, X, Y, y, sample_weight, early_stopping):
+    """``(training set, validation set)``, each ``(X, Y or y, sample_weight)``
+    (unit weights where none are given); the validation set is None without
     early stopping. The split depends only on the fit's seed, so it is the
     same in every ``warm_start`` call of a model."""
+    if sample_weight is None:
+        sample_weight = np.ones(X.shape[0], dtype=X.dtype)
     if not early_stopping:
         return (X, Y, sample_weight), None
-    split = train_test_split(
-        X, Y, y, sample_weight,
-        random_state=_rng(state._seed, 0, 1).integers(2**31),
-        test_size=estimator.validation_fraction,
-        stratify=estimator._split_stratify(y),
-    )
-    X, X_val, Y, _, _, y_val, sample_weight, sw_val = split
-    if sp.issparse(X):
-        X, X_val = X.tocsr(), X_val.tocsr()
-    return (X, Y, sample_weight), (X_val, y_val, sw_val)
+    seed = _rng(state._seed, 0, 1).integers(2**31)
+    train, val = split_indices(estimator, y, X.shape[0], seed)
+    return ((X[train], Y[train], sample_weight[train]),
+            (X[val], y[val], sample_weight[val]))
+
+
+def split_indices(estimator, y, n_samples, random_state):
+    """The rows of the early-stopping training and validation sets, as
+    ``train_test_split`` draws them (stratified as ``_split_stratify`` says).
+
+    Its errors (a class too small to stratify, a validation set of fewer
+    than 2 rows) do not depend on ``random_state``: ``check_trainable``
+    calls it first, so that they come before any work.
+    """
+    fraction = estimator.validation_fraction
+    n_val = int(np.ceil(fraction * n_samples))
+    if n_val > 0:  # train_test_split refuses test_size=0 in its own words
+        train, val = train_test_split(
+            np.arange(n_samples), random_state=random_state, test_size=fraction,
+            stratify=estimator._split_stratify(y))
+    if n_val < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            f"or the size of your dataset: validation_fraction={fraction} of "
+            f"{n_samples} samples holds out {n_val}, and early stopping needs "
+            "at least 2. Or set early_stopping=False."
+        )
+    return train, val
 
 
 def _batch_size(estimator, n_samples):
@@ -382,7 +529,7 @@ def _run_epoch(estimator, state, trainer, X, Y, sample_weight):
     n_samples, batch_size = X.shape[0], trainer.z[0].shape[0]
     grads = trainer.weight_grads + trainer.bias_grads
     if estimator.shuffle:
-        order = _rng(state._seed, state.n_iter_).permutation(n_samples)
+        order = _rng(state._seed, state.epochs).permutation(n_samples)
     else:
         order = np.arange(n_samples)
     accumulated = 0.0
@@ -458,11 +605,11 @@ def _divergence_message(estimator, exc, state, kept):
     what, value = exc.args
     outcome = (
         f"Training stopped; the model keeps the result of its "
-        f"{state.n_iter_} completed epoch(s)." if kept
+        f"{state.epochs} completed epoch(s)." if kept
         else "The model is left as it was before this call."
     )
     return (
-        f"Training diverged in epoch {state.n_iter_ + 1}: the {what} became "
+        f"Training diverged in epoch {state.epochs + 1}: the {what} became "
         f"non-finite ({value}). {outcome} "
         f"Lower learning_rate_init (currently {estimator.learning_rate_init}) or "
         "scale the input features (e.g. with StandardScaler)."

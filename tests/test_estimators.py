@@ -228,7 +228,8 @@ def test_partial_fit_classifier(small_digits):
     for start in range(0, 400, 100):
         clf.partial_fit(X[start:start + 100], y[start:start + 100],
                         classes=np.arange(10))
-    assert clf.n_iter_ == 4 and clf.t_ == 400 and len(clf.loss_curve_) == 4
+    # n_iter_ counts the epochs of the last call, as MLPClassifier's
+    assert clf.n_iter_ == 1 and clf.t_ == 400 and len(clf.loss_curve_) == 4
     for _ in range(20):
         clf.partial_fit(X, y)
     assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 2
@@ -283,7 +284,7 @@ def test_warm_start_continues_and_checks_architecture(small_digits):
         clf.fit(X, y)
         first = [w.copy() for w in clf.buckets_]
         clf.fit(X, y)
-    assert clf.n_iter_ == 10
+    assert clf.n_iter_ == 5 and len(clf.loss_curve_) == 10
     assert not np.array_equal(first[0], clf.buckets_[0])
     clf.set_params(hidden_layer_sizes=(31,))
     with pytest.raises(ValueError, match="Set warm_start=False"):
@@ -426,17 +427,22 @@ def test_warnings_point_at_the_first_frame_outside_the_package(small_digits, Est
 # early stopping across calls, as scikit-learn's MLPClassifier
 # ---------------------------------------------------------------------------
 def _record_splits(monkeypatch):
+    """Record each early-stopping split a fit draws: its validation rows,
+    their labels and whether it was stratified. Each fit draws its split
+    twice: first in its up-front check, with another seed, to raise the
+    split's errors before any work; then the split it trains on."""
     from sk_hashednets import _training
 
-    seen = []
+    draw, calls = _training.split_indices, []
 
-    def recording(*arrays, **kwargs):
-        out = train_test_split(*arrays, **kwargs)
-        seen.append((out[1], out[5], kwargs["stratify"] is not None))
-        return out
+    def recording(estimator, y, n_samples, random_state):
+        train, val = draw(estimator, y, n_samples, random_state)
+        calls.append((val, np.asarray(y)[val],
+                      estimator._split_stratify(y) is not None))
+        return train, val
 
-    monkeypatch.setattr(_training, "train_test_split", recording)
-    return seen
+    monkeypatch.setattr(_training, "split_indices", recording)
+    return calls
 
 
 def test_binary_early_stopping_split_is_stratified(small_digits, monkeypatch):
@@ -447,7 +453,7 @@ def test_binary_early_stopping_split_is_stratified(small_digits, monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         HashedMLPClassifier(hidden_layer_sizes=(8,), max_iter=1, early_stopping=True,
                             validation_fraction=0.2, random_state=0).fit(X, y)
-    (_, y_val, stratified), = seen
+    _, (_, y_val, stratified) = seen
     assert stratified
     assert abs(y_val.mean() - y.mean()) <= 1 / len(y_val)
 
@@ -491,6 +497,73 @@ def test_warm_start_keeps_the_split_and_the_best_weights(small_digits,
             assert len(est.validation_scores_) == n_scores + 2
     for a, b in zip(est.buckets_, first):
         np.testing.assert_array_equal(a, b)
-    assert len(seen) == 2
-    np.testing.assert_array_equal(seen[0][0], seen[1][0])
-    np.testing.assert_array_equal(seen[0][1], seen[1][1])
+    assert len(seen) == 4  # two fits, each drawing its split twice
+    np.testing.assert_array_equal(seen[1][0], seen[3][0])
+    np.testing.assert_array_equal(seen[1][1], seen[3][1])
+
+
+def test_partial_fit_with_a_class_first_seen_later():
+    """As MLPClassifier (its gh-6994): a class announced in ``classes`` but
+    first seen in a later call is learned under its own label."""
+    clf = HashedMLPClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05,
+                              random_state=0)
+    clf.partial_fit([[1], [2], [3]], ["a", "b", "c"], classes=["d", "c", "b", "a"])
+    for _ in range(30):
+        clf.partial_fit([[4]], ["d"])
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c", "d"])
+    assert clf.predict([[4]]).tolist() == ["d"]
+    assert clf.predict_proba([[4]]).argmax() == 3
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's MLP on the edges: one class, one sample, n_iter_ per call
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("labels", [[7] * 10, ["cat"] * 10])
+def test_a_single_class_fits_and_is_always_predicted(labels):
+    X = np.random.RandomState(0).randn(10, 3)
+    clf = HashedMLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, labels)
+    assert clf.predict(X).tolist() == labels
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((10, 1)))
+    assert clf.score(X, labels) == 1.0
+    twin = pickle.loads(pickle.dumps(clf))
+    assert twin.predict(X[:2]).tolist() == labels[:2]
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+        clf.partial_fit(X, ["dog"] * 10 if labels[0] == "cat" else [8] * 10)
+
+
+@pytest.mark.parametrize("Est", [HashedMLPClassifier, HashedMLPRegressor])
+def test_fit_on_a_single_sample(Est):
+    est = Est(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit([[1.0, 2.0]], [3])
+    assert est.predict([[1.0, 2.0]]).shape == (1,)
+    assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_n_iter_counts_the_last_call_and_loss_curve_all(solver):
+    X, y = make_friedman1(n_samples=60, random_state=0)
+    reg = HashedMLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=4,
+                             warm_start=True, n_iter_no_change=np.inf,
+                             random_state=0)
+    for n_calls in (1, 2):
+        with pytest.warns(ConvergenceWarning):
+            reg.fit(X, y)
+        assert reg.n_iter_ == 4
+        assert len(reg.loss_curve_) == 4 * n_calls
+
+
+def test_a_single_class_model_is_not_exported(tmp_path):
+    from sk_hashednets import export_c
+
+    X = np.random.RandomState(0).randn(10, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = HashedMLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, [5] * 10)
+    with pytest.raises(ValueError, match=re.escape(
+            "The model was fitted on a single class (5) and always predicts it")):
+        export_c(clf, tmp_path / "model.c")

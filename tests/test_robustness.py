@@ -165,10 +165,10 @@ BAD_INPUTS = [
     case("no-features", unfitted(CLF), lambda e: e.fit(np.empty((30, 0)), y),
          re.escape("Found array with 0 feature(s) (shape=(30, 0)) while a minimum "
                    "of 1 is required by HashedMLPClassifier.")),
-    # -- too few samples or classes -------------------------------------------
+    # -- too few samples ------------------------------------------------------
     case("empty-X-fit", unfitted(CLF), lambda e: e.fit(np.empty((0, 4)), []),
          re.escape("Found array with 0 sample(s) (shape=(0, 4)) while a minimum of "
-                   "2 is required by HashedMLPClassifier.")),
+                   "1 is required by HashedMLPClassifier.")),
     case("empty-X-partial_fit", unfitted(REG),
          lambda e: e.partial_fit(np.empty((0, 4)), []),
          re.escape("Found array with 0 sample(s) (shape=(0, 4)) while a minimum of "
@@ -176,21 +176,6 @@ BAD_INPUTS = [
     case("empty-X-predict", fitted(CLF), lambda e: e.predict(np.empty((0, 4))),
          re.escape("Found array with 0 sample(s) (shape=(0, 4)) while a minimum of "
                    "1 is required by HashedMLPClassifier.")),
-    case("one-sample-fit", unfitted(CLF), lambda e: e.fit(X[:1], y[:1]),
-         re.escape("Found array with 1 sample(s) (shape=(1, 4)) while a minimum of "
-                   "2 is required by HashedMLPClassifier.")),
-    case("one-sample-fit-regressor", unfitted(REG), lambda e: e.fit(X[:1], y_reg[:1]),
-         re.escape("Found array with 1 sample(s) (shape=(1, 4)) while a minimum of "
-                   "2 is required by HashedMLPRegressor.")),
-    case("one-class", unfitted(CLF), lambda e: e.fit(X, np.full(30, 7)),
-         re.escape("HashedMLPClassifier needs at least 2 classes, but the data "
-                   "contains only one: [7].")),
-    case("one-class-string", unfitted(CLF), lambda e: e.fit(X, ["cat"] * 30),
-         re.escape("but the data contains only one: ['cat'].")),
-    case("one-class-partial_fit", unfitted(CLF),
-         lambda e: e.partial_fit(X, np.zeros(30), classes=[0]),
-         re.escape("HashedMLPClassifier needs at least 2 classes, but classes has "
-                   "only one: [0].")),
     case("continuous-y-classifier", unfitted(CLF), lambda e: e.fit(X, y_reg),
          re.escape("Unknown label type: continuous.")),
     # -- non-numeric X and y --------------------------------------------------
@@ -247,9 +232,23 @@ BAD_INPUTS = [
          r"The 'activation' parameter of HashedMLPClassifier must be a str among "
          r"\{.*'relu'.*\}\. Got 'softplus' instead\."),
     # -- solver -----------------------------------------------------------------
-    case("solver", unfitted(CLF, solver="lbfgs"), lambda e: e.fit(X, y),
+    case("solver", unfitted(CLF, solver="newton"), lambda e: e.fit(X, y),
          r"The 'solver' parameter of HashedMLPClassifier must be a str among "
-         r"\{.*'adam'.*\}\. Got 'lbfgs' instead\."),
+         r"\{.*'lbfgs'.*\}\. Got 'newton' instead\."),
+    *[case(f"lbfgs-{name}", unfitted(REG, solver="lbfgs", **{name: 0.2}),
+           lambda e: e.fit(X, y_reg),
+           re.escape(f"solver='lbfgs' needs {name}=0 (got 0.2): L-BFGS's line "
+                     "search needs the same loss at every evaluation, and "
+                     f"dropout draws new masks each time. Set {name}=0.0 or "
+                     "use solver='adam' or 'sgd'."))
+      for name in ("dropout", "input_dropout")],
+    case("lbfgs-rescale_grad", unfitted(CLF, solver="lbfgs", rescale_grad=True),
+         lambda e: e.fit(X, y),
+         re.escape("solver='lbfgs' needs rescale_grad=False: L-BFGS needs the "
+                   "gradient of the loss, and rescaling changes it.")),
+    case("max_fun=0", unfitted(CLF, solver="lbfgs", max_fun=0),
+         lambda e: e.fit(X, y),
+         param_error("max_fun", CLF, "an int in the range [1, inf)", 0)),
     *[case(f"{name}={p!r}", unfitted(REG, solver="adam", **{name: p}),
            lambda e: e.fit(X, y_reg),
            param_error(name, REG, "a float in the range [0.0, 1.0)", p))
@@ -279,9 +278,9 @@ BAD_INPUTS = [
     case("early_stopping-validation_fraction=0",
          unfitted(REG, early_stopping=True, validation_fraction=0.0),
          lambda e: e.fit(X, y_reg),
-         re.escape("validation_fraction=0.0 of 30 samples gives a validation set of "
-                   "0 and a training set of 30 sample(s); early stopping needs at "
-                   "least 2 and 1.")),
+         re.escape("The validation set is too small. Increase 'validation_fraction' "
+                   "or the size of your dataset: validation_fraction=0.0 of 30 "
+                   "samples holds out 0, and early stopping needs at least 2.")),
     # -- partial_fit ----------------------------------------------------------
     case("partial_fit-no-classes", unfitted(CLF), lambda e: e.partial_fit(X, y),
          re.escape("classes must be passed on the first call to partial_fit.")),
