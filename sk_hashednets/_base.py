@@ -203,8 +203,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
     def _budgets(self, layer_units, sparse_input=False):
         """Number of stored weights of each layer.
 
-        With sparse input a hashed first layer is never materialised, so only
-        its buckets count against the size limit.
+        With sparse input no method materialises the first layer, so only its
+        stored weights count against the size limit.
         """
         shapes = list(zip(layer_units[:-1], layer_units[1:]))
         n_layers = len(shapes)
@@ -232,10 +232,10 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
         for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
-            on_the_fly = idx == 0 and sparse_input and self.method == "hashing"
+            on_the_fly = idx == 0 and sparse_input
             if on_the_fly and k > MAX_VIRTUAL:
                 raise ValueError(
-                    f"Layer 0 would have {k:.3g} buckets; at most {MAX_VIRTUAL} "
+                    f"Layer 0 would store {k:.3g} weights; at most {MAX_VIRTUAL} "
                     "(2**31 - 1) are supported per layer. Use a smaller "
                     "compression or n_buckets."
                 )
@@ -759,8 +759,9 @@ def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
 
     Per layer: the virtual matrix (reused for dL/dV) and the parametrization's
     workspace (hashing: an index cache of one code per virtual weight, and a
-    signed table of twice the buckets), none of which a hashed first layer
-    needs on sparse input; 8 vectors of the stored weights' size (weights,
+    signed table of twice the buckets), none of which a first layer needs on
+    sparse input (only its ``sparse_workspace_bytes``); 8 vectors of the
+    stored weights' size (weights,
     gradients, velocities, the previous fit's weights, and the weights and
     velocities of two epoch snapshots, the new one taken while the old one is
     alive), 11 with Adam (two moments instead of one velocity), 2 more with
@@ -777,8 +778,10 @@ def _training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     total = 0 if sparse else 3 * batch_size * layer_units[0] * item
     validation = 0
     for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
-        on_the_fly = idx == 0 and sparse and method == "hashing"
-        if not on_the_fly:
+        on_the_fly = idx == 0 and sparse
+        if on_the_fly:
+            total += METHODS[method].sparse_workspace_bytes(a, b, k, item, batch_size)
+        else:
             total += a * b * item * METHODS[method].materialises
             total += workspace(a, b, k, item, batch_size)
         total += n_vectors * k * item + 3 * batch_size * b * item

@@ -12,14 +12,15 @@ never needs to know which one it drives:
   a training batch's product ``a @ V`` and its backward pass. The defaults
   build V in ``work``; a parametrization may do better (low rank: factored);
 * ``sparse_matmul(X, w, out)`` / ``sparse_grad(X, delta, w, out)``: the first
-  layer's product with a CSR input and its weight gradient. The defaults
-  materialise V; a parametrization may do better;
+  layer's product with a CSR input and, after it on the same batch, its weight
+  gradient. The defaults materialise V; every parametrization here does
+  better and never builds an n_in x n_out array (``sparse_workspace_bytes``
+  counts what it allocates instead);
 * ``loads()``: how many virtual weights share each stored weight (for
   ``rescale_grad``).
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _kernels
 
@@ -54,6 +55,12 @@ class WeightParametrization:
         keys); ``itemsize`` is the bytes of one weight, ``batch_size`` the
         rows of a training batch."""
         return 0
+
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """Bytes a first layer allocates at its peak on CSR input, besides the
+        optimizer's weight-sized vectors (the default builds V)."""
+        return n_in * n_out * itemsize
 
     @property
     def shape(self):
@@ -130,6 +137,11 @@ class HashedWeights(WeightParametrization):
         code = np.dtype(_code_dtype(2 * n_stored)).itemsize
         return n_in * n_out * code + 2 * n_stored * itemsize
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """Hashing on the fly: two rows of bucket and sign buffers."""
+        return 8 * n_out
+
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
             self._table = np.empty(2 * self.n_stored, dtype=dtype)
@@ -201,11 +213,23 @@ class LowRankWeights(WeightParametrization):
                 f"for a rank r in [1, {max(n_in, n_out)}], not {n_stored}."
             )
         self.fixed_left = self.n_in >= self.n_out
-        shape = (self.n_in, self.rank) if self.fixed_left else (self.rank, self.n_out)
-        self.U = np.empty(shape, dtype=np.float64)
-        _kernels.sign_matrix(np.uint32(seeds[1]), 1.0 / np.sqrt(self.rank), self.U)
-        self._U = {}  # U in each dtype used
+        self.seed_xi = np.uint32(seeds[1])
+        self.scale = 1.0 / np.sqrt(self.rank)
+        self._U = {}  # U in each dtype used, built on first use
         self._h = None  # the batch's rank-r activations, kept for the backward pass
+
+    @property
+    def U(self):
+        """The fixed factor as float64 (n_in x r or r x n_out), built on first
+        use: a sparse first layer with ``n_in >= n_out`` hashes it on the fly
+        and never builds it."""
+        if np.float64 not in self._U:
+            shape = ((self.n_in, self.rank) if self.fixed_left
+                     else (self.rank, self.n_out))
+            U = np.empty(shape, dtype=np.float64)
+            _kernels.sign_matrix(self.seed_xi, self.scale, U)
+            self._U[np.float64] = U
+        return self._U[np.float64]
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
@@ -225,10 +249,28 @@ class LowRankWeights(WeightParametrization):
         extra = itemsize if itemsize != 8 else 0
         return rank * max(n_in, n_out) * (8 + extra) + 2 * batch_size * rank * itemsize
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """``n_in >= n_out``: U is hashed on the fly, so only the batch x rank
+        activations (and a row of signs); else as :meth:`workspace_bytes` (U
+        is r x n_out) plus the backward pass's ``X.T @ (delta @ U.T)``, the
+        size of W."""
+        rank = n_stored // min(n_in, n_out)
+        if n_in >= n_out:
+            return batch_size * rank * itemsize + 4 * rank
+        return (LowRankWeights.workspace_bytes(n_in, n_out, n_stored, itemsize,
+                                               batch_size) + n_stored * itemsize)
+
     def _fixed(self, dtype):
         if dtype not in self._U:
             self._U[dtype] = self.U.astype(dtype, copy=False)
         return self._U[dtype]
+
+    def _rank_buffer(self, n, dtype):
+        """The batch's rank-r activations (n x r), kept for the backward pass."""
+        if self._h is None or self._h.shape[0] < n or self._h.dtype != dtype:
+            self._h = np.empty((n, self.rank), dtype=dtype)
+        return self._h[:n]
 
     def _W(self, w):
         if self.fixed_left:
@@ -254,15 +296,9 @@ class LowRankWeights(WeightParametrization):
             np.matmul(G, U.T, out=self._W(out))
 
     def matmul(self, a, w, out, work=None):
-        n = a.shape[0]
-        if self._h is None or self._h.shape[0] < n or self._h.dtype != w.dtype:
-            self._h = np.empty((n, self.rank), dtype=w.dtype)
-        h = self._h[:n]
+        h = self._rank_buffer(a.shape[0], w.dtype)
         left, right = self._factors(w)
-        if sp.issparse(a):
-            h[...] = a @ left
-        else:
-            np.matmul(a, left, out=h)
+        np.matmul(a, left, out=h)
         np.matmul(h, right, out=out)
 
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
@@ -279,11 +315,25 @@ class LowRankWeights(WeightParametrization):
                 np.matmul(d, W.T, out=prev)
 
     def sparse_matmul(self, X, w, out):
-        self.matmul(X, w, out)
+        """``(X @ U) @ W`` with ``X @ U`` hashed on the fly over X's stored
+        entries (U is never built), or ``(X @ W) @ U``."""
+        h = self._rank_buffer(X.shape[0], w.dtype)
+        if self.fixed_left:
+            _kernels.sparse_sign_matmul(X.indptr, X.indices, X.data, self.seed_xi,
+                                        self.scale, h)
+            np.matmul(h, self._W(w), out=out)
+        else:
+            h[...] = X @ self._W(w)
+            np.matmul(h, self._fixed(w.dtype), out=out)
 
     def sparse_grad(self, X, delta, w, out):
-        self.matmul(X, w, np.empty(delta.shape, dtype=w.dtype))
-        self.matmul_grad(X, delta, w, out)
+        """Gradient of the learned factor, after :meth:`sparse_matmul` on this
+        batch: ``(X @ U).T @ delta``, or ``X.T @ (delta @ U.T)``."""
+        grad = self._W(out)
+        if self.fixed_left:
+            np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
+        else:
+            grad[...] = X.T @ (delta @ self._fixed(w.dtype).T)
 
 
 class RandomEdgeWeights(WeightParametrization):
@@ -300,6 +350,7 @@ class RandomEdgeWeights(WeightParametrization):
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
         self.edges = _kept_edges(n_in, n_out, self.n_stored, np.uint32(seeds[0]))
+        self._edge_ptr = None
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
@@ -307,9 +358,22 @@ class RandomEdgeWeights(WeightParametrization):
 
     @staticmethod
     def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
-        """Choosing the edges takes a uint64 key and an index per virtual
-        weight (before the virtual matrix exists); the kept edges stay."""
-        return max(16 * n_in * n_out - itemsize * n_in * n_out, 0) + 8 * n_stored
+        """The kept edges (an int64 flat index each) and the counting pass's
+        histogram (:func:`_kept_edges`)."""
+        return 8 * n_stored + 8 * _EDGE_BINS
+
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """The kept edges, the histogram and each input row's first edge."""
+        return 8 * n_stored + 8 * _EDGE_BINS + 8 * (n_in + 1)
+
+    @property
+    def edge_ptr(self):
+        """Row i's kept edges are ``edges[edge_ptr[i]:edge_ptr[i + 1]]``."""
+        if self._edge_ptr is None:
+            starts = np.arange(self.n_in + 1, dtype=np.int64) * self.n_out
+            self._edge_ptr = np.searchsorted(self.edges, starts)
+        return self._edge_ptr
 
     def init_weights(self, bound, rng, dtype):
         # Glorot on the kept fan-in and fan-out: density * (n_in + n_out).
@@ -326,6 +390,15 @@ class RandomEdgeWeights(WeightParametrization):
 
     def grad(self, G, w, out):
         np.take(G.reshape(-1), self.edges, out=out)
+
+    def sparse_matmul(self, X, w, out):
+        """``X @ V`` through the kept edges only."""
+        _kernels.sparse_edges_matmul(X.indptr, X.indices, X.data, self.edges,
+                                     self.edge_ptr, w, out)
+
+    def sparse_grad(self, X, delta, w, out):
+        _kernels.sparse_edges_grad(X.indptr, X.indices, X.data, delta, self.edges,
+                                   self.edge_ptr, out)
 
 
 class DenseWeights(WeightParametrization):
@@ -347,17 +420,48 @@ class DenseWeights(WeightParametrization):
     def grad(self, G, w, out):
         out[...] = G.reshape(-1)
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """None: V is the stored weights, and the gradient is written in place."""
+        return 0
+
+    def sparse_grad(self, X, delta, w, out):
+        _kernels.sparse_dense_grad(X.indptr, X.indices, X.data, delta, out)
+
+
+#: bins of the counting pass that chooses the kept edges (by the top 16 bits
+#: of the hash): the bin holding the threshold has about n_in * n_out / 2**16
+#: connections, the only ones whose hashes are ever held in memory
+_EDGE_BINS = 2**16
+
 
 def _kept_edges(n_in, n_out, n_keep, seed):
-    """Flat indices of the kept connections, ascending."""
+    """Flat indices ``i * n_out + j`` of the kept connections, ascending: the
+    ``n_keep`` smallest keys ``(xxh32_pair(i, j, seed), i * n_out + j)``.
+
+    Three passes over the hashes instead of a key per connection: count the
+    hashes' top bits, which gives the bin the threshold lies in; sort that bin
+    alone by key to find the largest kept key; then keep every connection up
+    to it. Memory: the kept edges, the histogram and the threshold's bin.
+    """
     n = n_in * n_out
     if n_keep >= n:
         return np.arange(n)
-    keys = np.empty((n_in, n_out), dtype=np.uint64)
-    _kernels.edge_keys(seed, keys)
-    keys = keys.reshape(-1)
-    # np.sort copies: a view would keep argpartition's n indices alive
-    return np.sort(np.argpartition(keys, n_keep - 1)[:n_keep])
+    shift = np.uint32(32 - _EDGE_BINS.bit_length() + 1)
+    counts = np.empty(_EDGE_BINS, dtype=np.int64)
+    _kernels.edge_hash_histogram(n_in, n_out, seed, shift, counts)
+    below = np.cumsum(counts)
+    b = int(np.searchsorted(below, n_keep))  # first bin reaching n_keep
+    rank_in_bin = n_keep - (int(below[b - 1]) if b else 0)  # >= 1
+    hashes = np.empty(counts[b], dtype=np.uint32)
+    flat = np.empty(counts[b], dtype=np.int64)
+    _kernels.edge_hashes_in_bin(n_in, n_out, seed, shift, np.uint32(b), hashes, flat)
+    last = np.lexsort((flat, hashes))[rank_in_bin - 1]
+    edges = np.empty(n_keep, dtype=np.int64)
+    found = _kernels.edges_up_to(n_in, n_out, seed, hashes[last], flat[last], edges)
+    if found != n_keep:  # pragma: no cover - the keys are unique
+        raise RuntimeError(f"chose {found} edges instead of {n_keep}")
+    return edges
 
 
 def _code_dtype(n_codes):

@@ -68,12 +68,34 @@ def test_gradients_of_every_method(method, out_activation):
     check_gradients(trainer, X, Y, sw)
 
 
+# 6 -> 9 and 6 -> 4: a low-rank first layer learns the factor on either side
+SPARSE_SHAPES = [([6, 9, 3], [32, 11]), ([6, 4, 3], [16, 11])]
+
+
+@pytest.mark.parametrize("units, budgets", SPARSE_SHAPES)
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_gradients_of_every_method_sparse_input(method):
+def test_gradients_of_every_method_sparse_input(method, units, budgets):
     X, Y, sw = make_problem("softmax")
     X[np.abs(X) < 0.8] = 0
-    trainer = make_trainer(method, "relu", "softmax", [6, 9, 3], [32, 11], alpha=0.1)
+    trainer = make_trainer(method, "relu", "softmax", units, budgets, alpha=0.1)
     check_gradients(trainer, sp.csr_matrix(X), Y, sw)
+
+
+@pytest.mark.parametrize("units, budgets", SPARSE_SHAPES)
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_sparse_input_step_equals_the_dense_step(method, units, budgets):
+    """Each method's sparse first layer computes what its dense product does:
+    the same loss and the same gradients on a CSR batch as on its dense copy."""
+    X, Y, sw = make_problem("softmax")
+    X[np.abs(X) < 0.8] = 0
+    trainer = make_trainer(method, "tanh", "softmax", units, budgets, alpha=0.1)
+    sparse_loss = trainer.step(sp.csr_matrix(X), Y, sw, 0)
+    sparse_grads = [g.copy() for g in trainer.weight_grads + trainer.bias_grads]
+    dense_loss = trainer.step(X, Y, sw, 0)
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-12)
+    for sparse_grad, dense_grad in zip(sparse_grads,
+                                       trainer.weight_grads + trainer.bias_grads):
+        np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
