@@ -625,7 +625,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 state["_no_improvement_count"] = (
                     0 if improved else state["_no_improvement_count"] + 1
                 )
-                if self.verbose:
+                if incremental and self.verbose:
+                    self._print_chunk(state, n_samples, time.perf_counter() - tic)
+                elif self.verbose:
                     self._print_epoch(state, early_stopping, time.perf_counter() - tic)
                 optimizer.iteration_ends(state["t_"])
                 if state["_no_improvement_count"] > self.n_iter_no_change:
@@ -709,6 +711,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         if early_stopping:
             line += f", validation score = {state['validation_scores_'][-1]:.6f}"
         print(f"{line}, time = {seconds:.2f}s", flush=True)
+
+    def _print_chunk(self, state, n_samples, seconds):
+        """partial_fit's progress on a stream: one line per ``verbose`` calls."""
+        if state["n_iter_"] % int(self.verbose) == 0:
+            print(f"Chunk {state['n_iter_']}: {state['t_']} rows seen, loss = "
+                  f"{state['loss_']:.8f}, {n_samples / seconds:.0f} rows/s", flush=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
