@@ -29,6 +29,10 @@ from . import _kernels
 # needs more than 8 GiB, and a dense product over it is out of reach anyway.
 MAX_VIRTUAL = 2**31 - 1
 
+# Entries of a low-rank layer's rank-r activations on a block of sparse rows
+# (16 MiB as float32).
+RANK_BLOCK = 2**22
+
 
 class WeightParametrization:
     """Base class: a layer ``n_in -> n_out`` stores ``n_stored`` weights."""
@@ -217,6 +221,7 @@ class LowRankWeights(WeightParametrization):
         self.scale = 1.0 / np.sqrt(self.rank)
         self._U = {}  # U in each dtype used, built on first use
         self._h = None  # the batch's rank-r activations, kept for the backward pass
+        self._h_rows = None  # rows of the sparse batch whose activations _h holds
 
     @property
     def U(self):
@@ -314,26 +319,48 @@ class LowRankWeights(WeightParametrization):
             if prev is not None:
                 np.matmul(d, W.T, out=prev)
 
+    def _row_blocks(self, n):
+        """Row slices of a sparse input whose rank-r activations hold at most
+        ``RANK_BLOCK`` entries (or 256 rows): predicting 10,000 rows at rank
+        16,384 would otherwise hold a 10,000 x 16,384 buffer."""
+        step = max(256, RANK_BLOCK // self.rank)
+        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+    def _sparse_rank(self, X, dtype):
+        """``X @ U``, hashed on the fly over X's stored entries (``n_in >= n_out``)."""
+        h = self._rank_buffer(X.shape[0], dtype)
+        _kernels.sparse_sign_matmul(X.indptr, X.indices, X.data, self.seed_xi,
+                                    self.scale, h)
+        return h
+
     def sparse_matmul(self, X, w, out):
-        """``(X @ U) @ W`` with ``X @ U`` hashed on the fly over X's stored
-        entries (U is never built), or ``(X @ W) @ U``."""
-        h = self._rank_buffer(X.shape[0], w.dtype)
-        if self.fixed_left:
-            _kernels.sparse_sign_matmul(X.indptr, X.indices, X.data, self.seed_xi,
-                                        self.scale, h)
-            np.matmul(h, self._W(w), out=out)
-        else:
-            h[...] = X @ self._W(w)
-            np.matmul(h, self._fixed(w.dtype), out=out)
+        """``(X @ U) @ W`` with U hashed on the fly (never built), or ``(X @
+        W) @ U``, over blocks of rows; the activations of a batch that fits in
+        one block stay for :meth:`sparse_grad`."""
+        blocks = self._row_blocks(X.shape[0])
+        for rows in blocks:
+            if self.fixed_left:
+                np.matmul(self._sparse_rank(X[rows], w.dtype), self._W(w),
+                          out=out[rows])
+            else:
+                h = self._rank_buffer(rows.stop - rows.start, w.dtype)
+                h[...] = X[rows] @ self._W(w)
+                np.matmul(h, self._fixed(w.dtype), out=out[rows])
+        self._h_rows = X.shape[0] if len(blocks) == 1 else None
 
     def sparse_grad(self, X, delta, w, out):
         """Gradient of the learned factor, after :meth:`sparse_matmul` on this
-        batch: ``(X @ U).T @ delta``, or ``X.T @ (delta @ U.T)``."""
+        batch: ``(X @ U).T @ delta`` (``X @ U`` hashed again, block by block,
+        for a batch larger than a block), or ``X.T @ (delta @ U.T)``."""
         grad = self._W(out)
-        if self.fixed_left:
+        if not self.fixed_left:
+            grad[...] = X.T @ (delta @ self._fixed(w.dtype).T)
+        elif self._h_rows == delta.shape[0]:
             np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
         else:
-            grad[...] = X.T @ (delta @ self._fixed(w.dtype).T)
+            grad[...] = 0
+            for rows in self._row_blocks(delta.shape[0]):
+                grad += self._sparse_rank(X[rows], w.dtype).T @ delta[rows]
 
 
 class RandomEdgeWeights(WeightParametrization):

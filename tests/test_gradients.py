@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import numeric_gradient
 
+from sk_hashednets import _layers
 from sk_hashednets._layers import METHODS, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Loss, Trainer
 
@@ -217,3 +218,26 @@ def test_activation_kernels_match_numpy(activation, p):
     out = z.copy()
     _kernels.bias_activate(out, b, CODES[activation])
     np.testing.assert_allclose(out, a, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n_in, n_out, n_stored", [(50, 4, 40), (4, 50, 40)])
+def test_low_rank_sparse_product_over_blocks_of_rows(n_in, n_out, n_stored,
+                                                    monkeypatch):
+    """A sparse input longer than a block of rows (a prediction, or a large
+    batch) is multiplied block by block, and its gradient hashes U again per
+    block: the same product and gradient as the dense input's."""
+    monkeypatch.setattr(_layers, "RANK_BLOCK", 256 * 10)  # 256 rows at rank 10
+    layer = make_layer("low_rank", n_in, n_out, n_stored, np.array([3, 4], np.uint32))
+    rng = np.random.RandomState(0)
+    w = rng.randn(n_stored)
+    X = sp.random(700, n_in, density=0.2, format="csr", random_state=rng)
+    delta = rng.randn(700, n_out)
+    assert len(layer._row_blocks(700)) == 3
+    sparse_out, dense_out = np.empty((700, n_out)), np.empty((700, n_out))
+    layer.sparse_matmul(X, w, sparse_out)
+    sparse_grad, dense_grad = np.empty(n_stored), np.empty(n_stored)
+    layer.sparse_grad(X, delta, w, sparse_grad)
+    layer.matmul(X.toarray(), w, dense_out)
+    layer.matmul_grad(X.toarray(), delta, w, dense_grad)
+    np.testing.assert_allclose(sparse_out, dense_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-12, atol=1e-12)
