@@ -131,9 +131,12 @@ PARAMETERS = """
         Improvement of the loss (or validation score) below which an epoch
         counts as no progress.
 
-    verbose : bool, default=False
-        Print one line per epoch: loss, validation score when early stopping,
-        and time.
+    verbose : bool or int, default=False
+        ``fit`` prints one line per epoch: loss, validation score when early
+        stopping, and time. ``partial_fit`` prints one line per call (a chunk
+        of a stream), or per ``verbose`` calls when it is an int above 1: the
+        rows seen so far, the chunk's loss and its rows per second, as in
+        ``Chunk 12: 120000 rows seen, loss = 0.31415926, 5123 rows/s``.
 
     warm_start : bool, default=False
         Reuse the previous solution as the start of the next ``fit``. With

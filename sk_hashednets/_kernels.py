@@ -121,14 +121,47 @@ def sign_matrix(seed, scale, out):
 
 
 @njit(**_JIT)
-def edge_keys(seed, out):
-    """Sort keys of the connections for random edge removal:
-    ``(xxh32_pair(i, j, seed) << 32) | (i * n_out + j)``, unique per connection."""
-    n_out = out.shape[1]
-    for i in range(out.shape[0]):
+def edge_hash_histogram(n_in, n_out, seed, shift, out):
+    """Counting pass of random edge removal: ``out[b]`` = the number of
+    connections (i, j) of an n_in x n_out layer with ``xxh32_pair(i, j, seed)
+    >> shift == b`` (``out`` has ``2**(32 - shift)`` entries)."""
+    out[:] = 0
+    for i in range(n_in):
         for j in range(n_out):
-            out[i, j] = (uint64(_xxh32_pair(i, j, seed)) << uint64(32)) | uint64(
-                i * n_out + j)
+            out[_xxh32_pair(i, j, seed) >> shift] += 1
+
+
+@njit(**_JIT)
+def edge_hashes_in_bin(n_in, n_out, seed, shift, b, hashes, flat):
+    """The connections with ``xxh32_pair(i, j, seed) >> shift == b``, in
+    row-major order: their hashes and flat indices ``i * n_out + j``. The
+    outputs hold exactly that many entries."""
+    n = 0
+    for i in range(n_in):
+        for j in range(n_out):
+            h = _xxh32_pair(i, j, seed)
+            if h >> shift == b:
+                hashes[n] = h
+                flat[n] = i * n_out + j
+                n += 1
+
+
+@njit(**_JIT)
+def edges_up_to(n_in, n_out, seed, max_hash, max_flat, out):
+    """Flat indices ``i * n_out + j``, ascending, of the connections whose key
+    ``(xxh32_pair(i, j, seed), i * n_out + j)`` is at most ``(max_hash,
+    max_flat)``; returns how many there are (at most ``out.shape[0]`` are
+    written)."""
+    n = 0
+    for i in range(n_in):
+        for j in range(n_out):
+            h = _xxh32_pair(i, j, seed)
+            flat = i * n_out + j
+            if h < max_hash or (h == max_hash and flat <= max_flat):
+                if n < out.shape[0]:
+                    out[n] = flat
+                n += 1
+    return n
 
 
 @njit(**_JIT)
@@ -213,6 +246,70 @@ def sparse_hashed_grad(indptr, indices, data, delta, seed_h, seed_xi, out):
                     out[buckets[j]] -= g
                 else:
                     out[buckets[j]] += g
+
+
+@njit(**_JIT)
+def sparse_sign_matmul(indptr, indices, data, seed, scale, out):
+    """out = X @ U for CSR X and ``U[i, q] = scale * xi(i, q)``, the sign hash
+    of ``seed`` as in :func:`sign_matrix` (the low-rank layer's fixed factor),
+    hashing on the fly: U is never built. Extra memory: one row of signs."""
+    rank = out.shape[1]
+    negative = np.empty(rank, np.uint32)
+    s = out.dtype.type(scale)
+    out[:] = 0
+    for r in range(out.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            i = indices[p]
+            for q in range(rank):  # pure integer arithmetic: vectorises
+                negative[q] = _xxh32_pair(i, q, seed) >> uint32(31)
+            x = data[p] * s
+            for q in range(rank):
+                out[r, q] += -x if negative[q] else x
+
+
+@njit(**_JIT)
+def sparse_edges_matmul(indptr, indices, data, edges, edge_ptr, w, out):
+    """out = X @ V for CSR X and the random-edge layer's V: ``w[e]`` is the
+    weight of the kept connection with flat index ``edges[e] = i * n_out + j``
+    (ascending); row i's edges are ``edge_ptr[i]:edge_ptr[i + 1]``."""
+    n_out = out.shape[1]
+    out[:] = 0
+    for r in range(out.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            i = indices[p]
+            x = data[p]
+            base = i * n_out
+            for e in range(edge_ptr[i], edge_ptr[i + 1]):
+                out[r, edges[e] - base] += x * w[e]
+
+
+@njit(**_JIT)
+def sparse_edges_grad(indptr, indices, data, delta, edges, edge_ptr, out):
+    """Gradient of :func:`sparse_edges_matmul`'s weights: ``out[e]`` = the
+    entry ``edges[e]`` of X.T @ delta, for the kept connections only."""
+    n_out = delta.shape[1]
+    out[:] = 0
+    for r in range(delta.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            i = indices[p]
+            x = data[p]
+            base = i * n_out
+            for e in range(edge_ptr[i], edge_ptr[i + 1]):
+                out[e] += x * delta[r, edges[e] - base]
+
+
+@njit(**_JIT)
+def sparse_dense_grad(indptr, indices, data, delta, out):
+    """out = (X.T @ delta).ravel() for CSR X, written in place (a dense
+    layer's weight gradient on sparse input, without a temporary)."""
+    n_out = delta.shape[1]
+    out[:] = 0
+    for r in range(delta.shape[0]):
+        for p in range(indptr[r], indptr[r + 1]):
+            x = data[p]
+            base = indices[p] * n_out
+            for j in range(n_out):
+                out[base + j] += x * delta[r, j]
 
 
 # --------------------------------------------------------------------------

@@ -12,8 +12,10 @@ never needs to know which one it drives:
   a training batch's product ``a @ V`` and its backward pass. The defaults
   build V in ``work``; a parametrization may do better (low rank: factored);
 * ``sparse_matmul(X, w, out)`` / ``sparse_grad(X, delta, w, out)``: the first
-  layer's product with a CSR input and its weight gradient. The defaults
-  materialise V; a parametrization may do better;
+  layer's product with a CSR input and, after it on the same batch, its weight
+  gradient. The defaults materialise V; every parametrization here does
+  better and never builds an n_in x n_out array (``sparse_workspace_bytes``
+  counts what it allocates instead);
 * ``loads()``: how many virtual weights share each stored weight (for
   ``rescale_grad``).
 """
@@ -21,7 +23,6 @@ never needs to know which one it drives:
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _kernels
 
@@ -29,6 +30,10 @@ from . import _kernels
 # signed 64-bit offsets, but past this size a single layer's float32 V alone
 # needs more than 8 GiB, and a dense product over it is out of reach anyway.
 MAX_VIRTUAL = 2**31 - 1
+
+# Entries of a low-rank layer's rank-r activations on a block of sparse rows
+# (16 MiB as float32).
+RANK_BLOCK = 2**22
 
 
 class WeightParametrization:
@@ -56,6 +61,12 @@ class WeightParametrization:
         keys); ``itemsize`` is the bytes of one weight, ``batch_size`` the
         rows of a training batch."""
         return 0
+
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """Bytes a first layer allocates at its peak on CSR input, besides the
+        optimizer's weight-sized vectors (the default builds V)."""
+        return n_in * n_out * itemsize
 
     @property
     def shape(self):
@@ -132,6 +143,11 @@ class HashedWeights(WeightParametrization):
         code = np.dtype(_code_dtype(2 * n_stored)).itemsize
         return n_in * n_out * code + 2 * n_stored * itemsize
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """Hashing on the fly: two rows of bucket and sign buffers."""
+        return 8 * n_out
+
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
             self._table = np.empty(2 * self.n_stored, dtype=dtype)
@@ -203,11 +219,24 @@ class LowRankWeights(WeightParametrization):
                 f"for a rank r in [1, {max(n_in, n_out)}], not {n_stored}."
             )
         self.fixed_left = self.n_in >= self.n_out
-        shape = (self.n_in, self.rank) if self.fixed_left else (self.rank, self.n_out)
-        self.U = np.empty(shape, dtype=np.float64)
-        _kernels.sign_matrix(np.uint32(seeds[1]), 1.0 / np.sqrt(self.rank), self.U)
-        self._U = {}  # U in each dtype used
+        self.seed_xi = np.uint32(seeds[1])
+        self.scale = 1.0 / np.sqrt(self.rank)
+        self._U = {}  # U in each dtype used, built on first use
         self._h = None  # the batch's rank-r activations, kept for the backward pass
+        self._h_rows = None  # rows of the sparse batch whose activations _h holds
+
+    @property
+    def U(self):
+        """The fixed factor as float64 (n_in x r or r x n_out), built on first
+        use: a sparse first layer with ``n_in >= n_out`` hashes it on the fly
+        and never builds it."""
+        if np.float64 not in self._U:
+            shape = ((self.n_in, self.rank) if self.fixed_left
+                     else (self.rank, self.n_out))
+            U = np.empty(shape, dtype=np.float64)
+            _kernels.sign_matrix(self.seed_xi, self.scale, U)
+            self._U[np.float64] = U
+        return self._U[np.float64]
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
@@ -227,10 +256,28 @@ class LowRankWeights(WeightParametrization):
         extra = itemsize if itemsize != 8 else 0
         return rank * max(n_in, n_out) * (8 + extra) + 2 * batch_size * rank * itemsize
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """``n_in >= n_out``: U is hashed on the fly, so only the batch x rank
+        activations (and a row of signs); else as :meth:`workspace_bytes` (U
+        is r x n_out) plus the backward pass's ``X.T @ (delta @ U.T)``, the
+        size of W."""
+        rank = n_stored // min(n_in, n_out)
+        if n_in >= n_out:
+            return batch_size * rank * itemsize + 4 * rank
+        return (LowRankWeights.workspace_bytes(n_in, n_out, n_stored, itemsize,
+                                               batch_size) + n_stored * itemsize)
+
     def _fixed(self, dtype):
         if dtype not in self._U:
             self._U[dtype] = self.U.astype(dtype, copy=False)
         return self._U[dtype]
+
+    def _rank_buffer(self, n, dtype):
+        """The batch's rank-r activations (n x r), kept for the backward pass."""
+        if self._h is None or self._h.shape[0] < n or self._h.dtype != dtype:
+            self._h = np.empty((n, self.rank), dtype=dtype)
+        return self._h[:n]
 
     def _W(self, w):
         if self.fixed_left:
@@ -256,15 +303,9 @@ class LowRankWeights(WeightParametrization):
             np.matmul(G, U.T, out=self._W(out))
 
     def matmul(self, a, w, out, work=None):
-        n = a.shape[0]
-        if self._h is None or self._h.shape[0] < n or self._h.dtype != w.dtype:
-            self._h = np.empty((n, self.rank), dtype=w.dtype)
-        h = self._h[:n]
+        h = self._rank_buffer(a.shape[0], w.dtype)
         left, right = self._factors(w)
-        if sp.issparse(a):
-            h[...] = a @ left
-        else:
-            np.matmul(a, left, out=h)
+        np.matmul(a, left, out=h)
         np.matmul(h, right, out=out)
 
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
@@ -280,12 +321,48 @@ class LowRankWeights(WeightParametrization):
             if prev is not None:
                 np.matmul(d, W.T, out=prev)
 
+    def _row_blocks(self, n):
+        """Row slices of a sparse input whose rank-r activations hold at most
+        ``RANK_BLOCK`` entries (or 256 rows): predicting 10,000 rows at rank
+        16,384 would otherwise hold a 10,000 x 16,384 buffer."""
+        step = max(256, RANK_BLOCK // self.rank)
+        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+    def _sparse_rank(self, X, dtype):
+        """``X @ U``, hashed on the fly over X's stored entries (``n_in >= n_out``)."""
+        h = self._rank_buffer(X.shape[0], dtype)
+        _kernels.sparse_sign_matmul(X.indptr, X.indices, X.data, self.seed_xi,
+                                    self.scale, h)
+        return h
+
     def sparse_matmul(self, X, w, out):
-        self.matmul(X, w, out)
+        """``(X @ U) @ W`` with U hashed on the fly (never built), or ``(X @
+        W) @ U``, over blocks of rows; the activations of a batch that fits in
+        one block stay for :meth:`sparse_grad`."""
+        blocks = self._row_blocks(X.shape[0])
+        for rows in blocks:
+            if self.fixed_left:
+                np.matmul(self._sparse_rank(X[rows], w.dtype), self._W(w),
+                          out=out[rows])
+            else:
+                h = self._rank_buffer(rows.stop - rows.start, w.dtype)
+                h[...] = X[rows] @ self._W(w)
+                np.matmul(h, self._fixed(w.dtype), out=out[rows])
+        self._h_rows = X.shape[0] if len(blocks) == 1 else None
 
     def sparse_grad(self, X, delta, w, out):
-        self.matmul(X, w, np.empty(delta.shape, dtype=w.dtype))
-        self.matmul_grad(X, delta, w, out)
+        """Gradient of the learned factor, after :meth:`sparse_matmul` on this
+        batch: ``(X @ U).T @ delta`` (``X @ U`` hashed again, block by block,
+        for a batch larger than a block), or ``X.T @ (delta @ U.T)``."""
+        grad = self._W(out)
+        if not self.fixed_left:
+            grad[...] = X.T @ (delta @ self._fixed(w.dtype).T)
+        elif self._h_rows == delta.shape[0]:
+            np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
+        else:
+            grad[...] = 0
+            for rows in self._row_blocks(delta.shape[0]):
+                grad += self._sparse_rank(X[rows], w.dtype).T @ delta[rows]
 
 
 class RandomEdgeWeights(WeightParametrization):
@@ -302,6 +379,7 @@ class RandomEdgeWeights(WeightParametrization):
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
         self.edges = _kept_edges(n_in, n_out, self.n_stored, np.uint32(seeds[0]))
+        self._edge_ptr = None
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
@@ -309,9 +387,22 @@ class RandomEdgeWeights(WeightParametrization):
 
     @staticmethod
     def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
-        """Choosing the edges takes a uint64 key and an index per virtual
-        weight (before the virtual matrix exists); the kept edges stay."""
-        return max(16 * n_in * n_out - itemsize * n_in * n_out, 0) + 8 * n_stored
+        """The kept edges (an int64 flat index each) and the counting pass's
+        histogram (:func:`_kept_edges`)."""
+        return 8 * n_stored + 8 * _EDGE_BINS
+
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """The kept edges, the histogram and each input row's first edge."""
+        return 8 * n_stored + 8 * _EDGE_BINS + 8 * (n_in + 1)
+
+    @property
+    def edge_ptr(self):
+        """Row i's kept edges are ``edges[edge_ptr[i]:edge_ptr[i + 1]]``."""
+        if self._edge_ptr is None:
+            starts = np.arange(self.n_in + 1, dtype=np.int64) * self.n_out
+            self._edge_ptr = np.searchsorted(self.edges, starts)
+        return self._edge_ptr
 
     def init_weights(self, bound, rng, dtype):
         # Glorot on the kept fan-in and fan-out: density * (n_in + n_out).
@@ -328,6 +419,15 @@ class RandomEdgeWeights(WeightParametrization):
 
     def grad(self, G, w, out):
         np.take(G.reshape(-1), self.edges, out=out)
+
+    def sparse_matmul(self, X, w, out):
+        """``X @ V`` through the kept edges only."""
+        _kernels.sparse_edges_matmul(X.indptr, X.indices, X.data, self.edges,
+                                     self.edge_ptr, w, out)
+
+    def sparse_grad(self, X, delta, w, out):
+        _kernels.sparse_edges_grad(X.indptr, X.indices, X.data, delta, self.edges,
+                                   self.edge_ptr, out)
 
 
 class DenseWeights(WeightParametrization):
@@ -349,17 +449,48 @@ class DenseWeights(WeightParametrization):
     def grad(self, G, w, out):
         out[...] = G.reshape(-1)
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """None: V is the stored weights, and the gradient is written in place."""
+        return 0
+
+    def sparse_grad(self, X, delta, w, out):
+        _kernels.sparse_dense_grad(X.indptr, X.indices, X.data, delta, out)
+
+
+#: bins of the counting pass that chooses the kept edges (by the top 16 bits
+#: of the hash): the bin holding the threshold has about n_in * n_out / 2**16
+#: connections, the only ones whose hashes are ever held in memory
+_EDGE_BINS = 2**16
+
 
 def _kept_edges(n_in, n_out, n_keep, seed):
-    """Flat indices of the kept connections, ascending."""
+    """Flat indices ``i * n_out + j`` of the kept connections, ascending: the
+    ``n_keep`` smallest keys ``(xxh32_pair(i, j, seed), i * n_out + j)``.
+
+    Three passes over the hashes instead of a key per connection: count the
+    hashes' top bits, which gives the bin the threshold lies in; sort that bin
+    alone by key to find the largest kept key; then keep every connection up
+    to it. Memory: the kept edges, the histogram and the threshold's bin.
+    """
     n = n_in * n_out
     if n_keep >= n:
         return np.arange(n)
-    keys = np.empty((n_in, n_out), dtype=np.uint64)
-    _kernels.edge_keys(seed, keys)
-    keys = keys.reshape(-1)
-    # np.sort copies: a view would keep argpartition's n indices alive
-    return np.sort(np.argpartition(keys, n_keep - 1)[:n_keep])
+    shift = np.uint32(32 - _EDGE_BINS.bit_length() + 1)
+    counts = np.empty(_EDGE_BINS, dtype=np.int64)
+    _kernels.edge_hash_histogram(n_in, n_out, seed, shift, counts)
+    below = np.cumsum(counts)
+    b = int(np.searchsorted(below, n_keep))  # first bin reaching n_keep
+    rank_in_bin = n_keep - (int(below[b - 1]) if b else 0)  # >= 1
+    hashes = np.empty(counts[b], dtype=np.uint32)
+    flat = np.empty(counts[b], dtype=np.int64)
+    _kernels.edge_hashes_in_bin(n_in, n_out, seed, shift, np.uint32(b), hashes, flat)
+    last = np.lexsort((flat, hashes))[rank_in_bin - 1]
+    edges = np.empty(n_keep, dtype=np.int64)
+    found = _kernels.edges_up_to(n_in, n_out, seed, hashes[last], flat[last], edges)
+    if found != n_keep:  # pragma: no cover - the keys are unique
+        raise RuntimeError(f"chose {found} edges instead of {n_keep}")
+    return edges
 
 
 def _code_dtype(n_codes):
@@ -416,10 +547,10 @@ def layer_budgets(layer_units, compression, n_buckets=None, method="hashing",
             )
         budgets = [min(int(k), a * b) for k, (a, b) in zip(requested, shapes)]
     for idx, ((a, b), k) in enumerate(zip(shapes, budgets)):
-        on_the_fly = idx == 0 and sparse_input and method == "hashing"
+        on_the_fly = idx == 0 and sparse_input  # no method builds it
         if on_the_fly and k > MAX_VIRTUAL:
             raise ValueError(
-                f"Layer 0 would have {k:.3g} buckets; at most {MAX_VIRTUAL} "
+                f"Layer 0 would store {k:.3g} weights; at most {MAX_VIRTUAL} "
                 "(2**31 - 1) are supported per layer. Use a smaller "
                 "compression or n_buckets."
             )

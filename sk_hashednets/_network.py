@@ -310,7 +310,8 @@ def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     Per layer: the :class:`Trainer`'s virtual matrix (reused for dL/dV) and
     the parametrization's workspace (hashing: an index cache of one code per
     virtual weight, and a signed table of twice the buckets), none of which a
-    hashed first layer needs on sparse input; 8 vectors of the stored
+    first layer needs on sparse input (only its ``sparse_workspace_bytes``);
+    8 vectors of the stored
     weights' size (weights, gradients, velocities, the previous fit's
     weights, and the weights and velocities of two epoch snapshots, the new
     one taken while the old one is alive), 11 with Adam (two moments instead
@@ -327,8 +328,10 @@ def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     total = 0 if sparse else 3 * batch_size * layer_units[0] * item
     validation = 0
     for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
-        on_the_fly = idx == 0 and sparse and method == "hashing"
-        if not on_the_fly:
+        on_the_fly = idx == 0 and sparse
+        if on_the_fly:
+            total += METHODS[method].sparse_workspace_bytes(a, b, k, item, batch_size)
+        else:
             total += a * b * item * METHODS[method].materialises
             total += workspace(a, b, k, item, batch_size)
         total += n_vectors * k * item + 3 * batch_size * b * item

@@ -312,7 +312,10 @@ def fit_stochastic(estimator, state, layers, train, validation, incremental):
                 if score > state.best_validation_score_:
                     best = _copy_params(state)
             _update_no_improvement_count(estimator, state, score)
-            if estimator.verbose:
+            if incremental and estimator.verbose:
+                _print_chunk(estimator, state, X.shape[0],
+                             time.perf_counter() - tic)
+            elif estimator.verbose:
                 _print_epoch(state, early_stopping, time.perf_counter() - tic)
             state._optimizer.iteration_ends(state.t_)
             if _should_stop(estimator, state, early_stopping) or incremental:
@@ -614,6 +617,14 @@ def _divergence_message(estimator, exc, state, kept):
         f"Lower learning_rate_init (currently {estimator.learning_rate_init}) or "
         "scale the input features (e.g. with StandardScaler)."
     )
+
+
+def _print_chunk(estimator, state, n_samples, seconds):
+    """partial_fit's progress on a stream: one line every ``verbose`` calls."""
+    chunk = len(state.loss_curve_)  # calls so far, this one included
+    if chunk % int(estimator.verbose) == 0:
+        print(f"Chunk {chunk}: {state.t_} rows seen, loss = {state.loss_:.8f}, "
+              f"{n_samples / seconds:.0f} rows/s", flush=True)
 
 
 def _print_epoch(state, early_stopping, seconds):

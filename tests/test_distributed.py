@@ -1,18 +1,29 @@
-"""Grid search over compression on a real Dask cluster, through joblib."""
+"""A real Dask cluster: grid search over compression through joblib, and
+out-of-core training with dask-ml's Incremental (and with plain Dask)."""
 
+import pickle
 import warnings
 
+import dask
+import dask.array as da
+import dask.bag as db
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 from dask.distributed import Client, LocalCluster, get_task_stream
+from dask_ml.feature_extraction.text import HashingVectorizer
+from dask_ml.wrappers import Incremental
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction import text
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from test_sparse import make_corpus
 from threadpoolctl import threadpool_limits
 
-from sk_hashednets import HashedMLPClassifier
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 
 pytestmark = pytest.mark.slow  # fresh kernels, processes or clusters
 
@@ -73,3 +84,107 @@ def test_grid_search_over_compression_on_a_dask_cluster(client, digits_split):
     scores = search.cv_results_["mean_test_score"]
     assert scores[0] > scores[1] > scores[2]
     assert search.score(X_test, y_test) == reference.score(X_test, y_test)
+
+
+def _one_worker(client):
+    """Annotation that keeps a chain of partial_fit tasks on one worker: a
+    model moving between workers travels by pickle, and a pickled model
+    resumes partial_fit with a fresh optimizer state (see __getstate__)."""
+    worker = sorted(client.scheduler_info()["workers"])[0]
+    return dask.annotate(workers=[worker], allow_other_workers=False)
+
+
+@pytest.mark.timeout(900)  # a guard against a hung cluster, not a speed limit
+def test_incremental_trains_on_text_blocks_of_a_dask_bag(client):
+    """Documents in a Dask bag, hashed into scipy.sparse blocks on a worker,
+    learned block by block by Incremental: the model trained on the cluster
+    is the one partial_fit over the same blocks gives in this process (the
+    model comes back to the client by pickle after each pass)."""
+    docs, labels = make_corpus(1200, seed=0)
+    y_all = np.searchsorted(np.unique(labels), labels)
+    vectorizer = HashingVectorizer(n_features=2**12)
+    X = vectorizer.transform(db.from_sequence(docs[:900], npartitions=6))
+    X.compute_chunk_sizes()  # the bag's partition lengths, for the scorer
+    y = da.from_array(y_all[:900], chunks=X.chunks[0])
+    X_test = vectorizer.transform(db.from_sequence(docs[900:], npartitions=2))
+    X_test.compute_chunk_sizes()
+    y_test = da.from_array(y_all[900:], chunks=X_test.chunks[0])
+    assert isinstance(X.blocks[0].compute(), sp.csr_matrix)
+
+    params = dict(hidden_layer_sizes=(64,), compression=1 / 16,
+                  learning_rate_init=0.1, random_state=0)
+    model = Incremental(HashedMLPClassifier(**params), scoring="accuracy",
+                        shuffle_blocks=False)
+    with get_task_stream(client) as tasks:
+        for _ in range(10):  # ten passes over the stream
+            with _one_worker(client):
+                model.partial_fit(X, y, classes=range(3))
+    workers = set(client.scheduler_info()["workers"])
+    assert tasks.data and {task["worker"] for task in tasks.data} <= workers
+    assert model.estimator_.t_ == 10 * 900
+    assert model.score(X_test, y_test) >= 0.85
+
+    blocks = [(X.blocks[i].compute(), y.blocks[i].compute())
+              for i in range(X.numblocks[0])]
+    local = HashedMLPClassifier(**params)
+    with threadpool_limits(limits=1):
+        for _ in range(10):
+            for Xb, yb in blocks:
+                local.partial_fit(Xb, yb, classes=range(3))
+            local = pickle.loads(pickle.dumps(local))
+    for on_cluster, here in zip(model.estimator_.buckets_, local.buckets_):
+        np.testing.assert_array_equal(on_cluster, here)
+    np.testing.assert_array_equal(model.predict(X_test).compute(),
+                                  local.predict(X_test.compute()))
+
+
+@pytest.mark.timeout(900)
+def test_incremental_trains_a_regressor_on_a_dense_dask_array(client):
+    """Blocks of a dense Dask array, the model free to move between workers."""
+    rng = np.random.default_rng(0)
+    X_ = rng.standard_normal((2000, 8))
+    y_ = X_[:, 0] - 2 * X_[:, 1] + 0.1 * rng.standard_normal(2000)
+    X, y = da.from_array(X_, chunks=(400, 8)), da.from_array(y_, chunks=400)
+    model = Incremental(HashedMLPRegressor(hidden_layer_sizes=(32,), compression=1 / 2,
+                                           learning_rate_init=0.05, random_state=0))
+    with get_task_stream(client) as tasks:
+        for _ in range(3):
+            model.partial_fit(X, y)
+    workers = set(client.scheduler_info()["workers"])
+    assert tasks.data and {task["worker"] for task in tasks.data} <= workers
+    assert model.estimator_.t_ == 3 * 2000
+    assert model.estimator_.score(X_, y_) > 0.9  # R^2
+
+
+@pytest.mark.timeout(900)
+def test_plain_dask_hands_the_model_from_partition_to_partition(client):
+    """The fallback where dask-ml does not apply: one delayed partial_fit per
+    partition of a Dask dataframe, each taking the model the previous one
+    returned; the same model as partial_fit over the partitions here."""
+    docs, labels = make_corpus(600, seed=1)
+    frame = dask.dataframe.from_pandas(pd.DataFrame({"text": docs, "topic": labels}),
+                                       npartitions=4)
+    vectorizer = text.HashingVectorizer(n_features=2**12)  # scikit-learn's
+    topics = np.unique(labels)
+
+    def partial_fit(model, part):
+        return model.partial_fit(vectorizer.transform(part["text"]), part["topic"],
+                                 classes=topics)
+
+    params = dict(hidden_layer_sizes=(32,), compression=1 / 16,
+                  learning_rate_init=0.1, random_state=0)
+    model = dask.delayed(HashedMLPClassifier(**params))
+    for part in frame.to_delayed():
+        model = dask.delayed(partial_fit)(model, part)
+    with get_task_stream(client) as tasks, _one_worker(client):
+        model = model.compute()
+    workers = set(client.scheduler_info()["workers"])
+    assert tasks.data and {task["worker"] for task in tasks.data} <= workers
+    assert model.t_ == 600
+
+    local = HashedMLPClassifier(**params)
+    with threadpool_limits(limits=1):
+        for part in frame.to_delayed():
+            partial_fit(local, part.compute())
+    for on_cluster, here in zip(model.buckets_, local.buckets_):
+        np.testing.assert_array_equal(on_cluster, here)

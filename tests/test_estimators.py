@@ -321,6 +321,28 @@ def test_verbose_prints_one_line_per_epoch(small_digits, capsys):
                         r"\d\.\d+, time = \d+\.\d\ds", lines[-1])
 
 
+@pytest.mark.parametrize("verbose, printed", [(True, [1, 2, 3, 4, 5, 6]), (3, [3, 6])])
+def test_verbose_partial_fit_prints_one_line_per_chunks(small_digits, capsys, verbose,
+                                                        printed):
+    """A stream's progress: one line per partial_fit call (or per `verbose`
+    calls), never one per batch, with the rows seen, the chunk's loss and its
+    throughput."""
+    X, y = small_digits
+    clf = HashedMLPClassifier(hidden_layer_sizes=(10,), batch_size=10,
+                              verbose=verbose, random_state=0)
+    losses = []
+    for start in range(0, 300, 50):
+        clf.partial_fit(X[start:start + 50], y[start:start + 50], classes=range(10))
+        losses.append(clf.loss_curve_[-1])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(printed)
+    for chunk, line in zip(printed, lines):
+        match = re.fullmatch(rf"Chunk {chunk}: {50 * chunk} rows seen, loss = "
+                             r"(\d+\.\d{8}), \d+ rows/s", line)
+        assert match, line
+        assert float(match[1]) == pytest.approx(losses[chunk - 1], abs=1e-8)
+
+
 def test_convergence_warning_at_max_iter(small_digits):
     X, y = small_digits
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(2\)"):

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import numeric_gradient
 
+from sk_hashednets import _layers
 from sk_hashednets._layers import METHODS, make_layer, plan_layers
 from sk_hashednets._network import LOSSES, Loss, Trainer
 
@@ -70,12 +71,34 @@ def test_gradients_of_every_method(method, out_activation):
     check_gradients(trainer, X, Y, sw)
 
 
+# 6 -> 9 and 6 -> 4: a low-rank first layer learns the factor on either side
+SPARSE_SHAPES = [([6, 9, 3], [32, 11]), ([6, 4, 3], [16, 11])]
+
+
+@pytest.mark.parametrize("units, budgets", SPARSE_SHAPES)
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_gradients_of_every_method_sparse_input(method):
+def test_gradients_of_every_method_sparse_input(method, units, budgets):
     X, Y, sw = make_problem("softmax")
     X[np.abs(X) < 0.8] = 0
-    trainer = make_trainer(method, "relu", "softmax", [6, 9, 3], [32, 11], alpha=0.1)
+    trainer = make_trainer(method, "relu", "softmax", units, budgets, alpha=0.1)
     check_gradients(trainer, sp.csr_matrix(X), Y, sw)
+
+
+@pytest.mark.parametrize("units, budgets", SPARSE_SHAPES)
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_sparse_input_step_equals_the_dense_step(method, units, budgets):
+    """Each method's sparse first layer computes what its dense product does:
+    the same loss and the same gradients on a CSR batch as on its dense copy."""
+    X, Y, sw = make_problem("softmax")
+    X[np.abs(X) < 0.8] = 0
+    trainer = make_trainer(method, "tanh", "softmax", units, budgets, alpha=0.1)
+    sparse_loss = trainer.step(sp.csr_matrix(X), Y, sw, 0)
+    sparse_grads = [g.copy() for g in trainer.weight_grads + trainer.bias_grads]
+    dense_loss = trainer.step(X, Y, sw, 0)
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-12)
+    for sparse_grad, dense_grad in zip(sparse_grads,
+                                       trainer.weight_grads + trainer.bias_grads):
+        np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
@@ -197,3 +220,26 @@ def test_activation_kernels_match_numpy(activation, p):
     out = z.copy()
     _kernels.bias_activate(out, b, CODES[activation])
     np.testing.assert_allclose(out, a, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n_in, n_out, n_stored", [(50, 4, 40), (4, 50, 40)])
+def test_low_rank_sparse_product_over_blocks_of_rows(n_in, n_out, n_stored,
+                                                    monkeypatch):
+    """A sparse input longer than a block of rows (a prediction, or a large
+    batch) is multiplied block by block, and its gradient hashes U again per
+    block: the same product and gradient as the dense input's."""
+    monkeypatch.setattr(_layers, "RANK_BLOCK", 256 * 10)  # 256 rows at rank 10
+    layer = make_layer("low_rank", n_in, n_out, n_stored, np.array([3, 4], np.uint32))
+    rng = np.random.RandomState(0)
+    w = rng.randn(n_stored)
+    X = sp.random(700, n_in, density=0.2, format="csr", random_state=rng)
+    delta = rng.randn(700, n_out)
+    assert len(layer._row_blocks(700)) == 3
+    sparse_out, dense_out = np.empty((700, n_out)), np.empty((700, n_out))
+    layer.sparse_matmul(X, w, sparse_out)
+    sparse_grad, dense_grad = np.empty(n_stored), np.empty(n_stored)
+    layer.sparse_grad(X, delta, w, sparse_grad)
+    layer.matmul(X.toarray(), w, dense_out)
+    layer.matmul_grad(X.toarray(), delta, w, dense_grad)
+    np.testing.assert_allclose(sparse_out, dense_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-12, atol=1e-12)

@@ -3,10 +3,12 @@
 import copy
 import pickle
 import re
+import struct
 import warnings
 
 import numpy as np
 import pytest
+import xxhash
 from conftest import SGD
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
@@ -17,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import layer_budgets, plan_layers, shrink_widths
+from sk_hashednets._layers import _kept_edges, layer_budgets, plan_layers, shrink_widths
 
 METHODS = ["hashing", "low_rank", "random_edges", "shrunk"]
 
@@ -154,6 +156,20 @@ def test_random_edge_masks_are_built_once(small_digits, monkeypatch):
     np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
     twin.predict(X)
     assert len(built) == 6
+@pytest.mark.parametrize("n_in, n_out, n_keep", [
+    (1, 1, 1), (3, 2, 1), (3, 2, 5), (10, 7, 3), (64, 10, 100), (300, 200, 1),
+    (300, 200, 59_999), (700, 300, 3_281), (2000, 400, 12_500)])
+def test_kept_edges_are_the_smallest_keys(n_in, n_out, n_keep):
+    """The counting passes keep exactly the connections of the definition:
+    the n_keep smallest keys (xxh32_pair(i, j, seed), i * n_out + j), hashed
+    here by the reference xxhash package and sorted in full."""
+    seed = 2_654_435_761 + n_keep
+    keys = [(xxhash.xxh32_intdigest(struct.pack("<II", i, j), seed), i * n_out + j)
+            for i in range(n_in) for j in range(n_out)]
+    expected = sorted(flat for _, flat in sorted(keys)[:n_keep])
+    edges = _kept_edges(n_in, n_out, n_keep, np.uint32(seed))
+    assert edges.dtype == np.int64
+    assert edges.tolist() == expected
 
 
 def test_shrunk_is_a_smaller_dense_network(small_digits):

@@ -314,13 +314,12 @@ BAD_INPUTS = [
     case("10**13-virtual-weights-hidden",
          unfitted(CLF, hidden_layer_sizes=(25 * 10**11,)),
          lambda e: e.fit(X, y), too_large(4, 25 * 10**11)),
-    # a hashed first layer multiplies sparse input on the fly: its limit is on
-    # the buckets; the other methods materialise the layer
+    # no method materialises the first layer on sparse input: the limit is on
+    # its stored weights (shrunk: all of its 10**11 x 1 dense weights)
     case("10**13-virtual-weights-n_features", unfitted(CLF, hidden_layer_sizes=(100,)),
          lambda e: e.fit(huge_sparse, y),
-         r"Layer 0 would have (1\.25e\+12 buckets|100000000000 x 100 = 1e\+13 "
-         r"virtual weights); at most 2147483647 \(2\*\*31 - 1\) are supported per "
-         r"layer"),
+         r"Layer 0 would store 1\.25e\+12 weights; at most 2147483647 \(2\*\*31 - "
+         r"1\) are supported per layer"),
     case("more-memory-than-the-machine", unfitted(CLF, hidden_layer_sizes=(2000,)),
          fit_on_machine_with(2**16, X_wide, y),
          r"Training this network needs about [\d.e-]+ GiB, more than the 6\.1e-05 GiB "
@@ -368,13 +367,13 @@ def test_object_X_of_numbers_trains_like_float_X():
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("method, sparse",
-                         [(m, False) for m in sorted(METHODS)] + [("hashing", True)])
+                         [(m, s) for m in sorted(METHODS) for s in (False, True)])
 def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, early_stopping):
     """The up-front memory check is only as good as its estimate: measure the
     peak of what a fit allocates (numpy arrays are traced by tracemalloc).
     Dense input: 100 features, 1000 hidden units, compression 1. Sparse input:
     20,000 features at 1% density, 200 hidden units, compression 1/8, the
-    first layer hashed on the fly."""
+    first layer never materialised."""
     r = np.random.RandomState(0)
     if sparse:
         X_ = sp.random(300, 20_000, density=0.01, format="csr", random_state=r)

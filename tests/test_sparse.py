@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import make_pipeline
 
 from sk_hashednets import HashedMLPClassifier
+from sk_hashednets._layers import METHODS
 
 TOPICS = ("sport", "cooking", "space")
 
@@ -67,13 +68,14 @@ def test_text_pipeline_classifies_the_corpus(corpus):
 
 
 @pytest.mark.slow
-def test_text_pipeline_same_predictions_on_csr_and_on_its_dense_copy(corpus):
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_text_pipeline_same_predictions_on_csr_and_on_its_dense_copy(corpus, method):
     docs_train, docs_test, y_train, _ = corpus
     vectorizer = HashingVectorizer(n_features=2**12)
     X_train, X_test = vectorizer.transform(docs_train), vectorizer.transform(docs_test)
     assert sp.issparse(X_train) and X_train.format == "csr"
-    on_csr = _fit(_classifier(), X_train, y_train)
-    on_dense = _fit(_classifier(), X_train.toarray(), y_train)
+    on_csr = _fit(_classifier(method=method), X_train, y_train)
+    on_dense = _fit(_classifier(method=method), X_train.toarray(), y_train)
     np.testing.assert_array_equal(on_csr.predict(X_test), on_dense.predict(X_test))
     np.testing.assert_array_equal(on_csr.predict(X_test),
                                   on_csr.predict(X_test.toarray()))
@@ -102,3 +104,28 @@ def test_a_million_hashed_features_fit_in_little_memory(corpus):
     # less than one byte per virtual weight of the first layer
     assert peak < n_features * n_hidden, f"peak {peak / 2**20:.0f} MiB"
     assert accuracy >= 0.9
+
+
+@pytest.mark.parametrize("method, min_accuracy",
+                         [("low_rank", 0.8), ("random_edges", None)])
+def test_every_method_fits_a_million_hashed_features_in_little_memory(
+        corpus, method, min_accuracy):
+    """As above for the other methods, whose first layer is never built
+    either: low rank multiplies X by its fixed factor hashed on the fly (rank
+    256 here), random edges go through the kept edges (1 in 4096 connections,
+    so most words have none: no accuracy to speak of)."""
+    docs_train, docs_test, y_train, y_test = corpus
+    n_features, n_hidden = 2**20, 64
+    vectorizer = HashingVectorizer(n_features=n_features)
+    X_train, X_test = vectorizer.transform(docs_train), vectorizer.transform(docs_test)
+    clf = _classifier(method=method, n_buckets=[2**14, n_hidden * len(TOPICS)])
+    tracemalloc.start()
+    try:
+        _fit(clf, X_train, y_train)
+        accuracy = clf.score(X_test, y_test)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < n_features * n_hidden, f"peak {peak / 2**20:.0f} MiB"
+    if min_accuracy is not None:
+        assert accuracy >= min_accuracy
