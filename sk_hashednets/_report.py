@@ -155,8 +155,11 @@ def _table1_section(runs, settings, out, stored):
         for arch in ARCHITECTURES:
             for c in ("1/8", "1/64"):
                 done = _seed_runs(runs, f"{arch} {c} {method}")
-                cells.append(_mean_sd([r["test_error"] for r in done])
-                             if done else "–")
+                planned = len(settings["seeds"]) if arch == "1x1000" else 1
+                cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
+                if done and len(done) < planned:  # an experiment still running
+                    cell += f" ({len(done)} of {planned} seeds)"
+                cells.append(cell)
         setting = best["hashing" if method == "hashing+teacher" else method]
         lines.append(f"| {NAMES[method]} | `{setting}` | " + " | ".join(cells) + " |")
     for arch in ARCHITECTURES:
