@@ -15,17 +15,12 @@ from sklearn.utils.validation import (
 )
 
 from ._layers import METHODS, layer_budgets, make_layer, plan_layers
+from ._lbfgs import check_lbfgs_params, fit_lbfgs
 from ._network import LOSSES, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
 from ._threads import PREDICT_MIN_WORK, TRAIN_MIN_WORK, blas_threads
-from ._training import (
-    TrainingState,
-    check_trainable,
-    fit_lbfgs,
-    fit_stochastic,
-    split,
-)
+from ._training import TrainingState, check_trainable, fit_stochastic, split
 
 
 class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
@@ -295,7 +290,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
         lbfgs = self.solver == "lbfgs"
         if lbfgs:
-            self._check_lbfgs_params()
+            check_lbfgs_params(self)
         fitted = hasattr(self, "buckets_")
         first_pass = not fitted or not (incremental or self.warm_start)
         hidden = self._hidden_sizes()
@@ -360,23 +355,6 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 state._optimizer = make_optimizer(self, state.params())
             fit_stochastic(self, state, layers, train, validation, incremental)
         return self
-
-    def _check_lbfgs_params(self):
-        """L-BFGS needs the exact gradient of a deterministic loss."""
-        for name in ("dropout", "input_dropout"):
-            if getattr(self, name):
-                raise ValueError(
-                    f"solver='lbfgs' needs {name}=0 (got {getattr(self, name)}): "
-                    "L-BFGS's line search needs the same loss at every "
-                    "evaluation, and dropout draws new masks each time. Set "
-                    f"{name}=0.0 or use solver='adam' or 'sgd'."
-                )
-        if self.rescale_grad:
-            raise ValueError(
-                "solver='lbfgs' needs rescale_grad=False: L-BFGS needs the "
-                "gradient of the loss, and rescaling changes it. Set "
-                "rescale_grad=False or use solver='adam' or 'sgd'."
-            )
 
     def _check_solver(self):
         """``available_if`` predicate of ``partial_fit``, as scikit-learn's."""

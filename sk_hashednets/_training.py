@@ -3,7 +3,7 @@
 The estimator validates its parameters and data, then hands a
 :class:`TrainingState` to :func:`fit_stochastic`, which runs the epochs
 (in the spirit of scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic``),
-or to :func:`fit_lbfgs`, which hands the whole-batch loss to L-BFGS.
+or to :func:`._lbfgs.fit_lbfgs`, which hands the whole-batch loss to L-BFGS.
 The state is the estimator's fitted attributes in private copies: the loop
 takes a snapshot (:meth:`TrainingState.snapshot`) at each epoch boundary and
 commits the last complete epoch to the estimator (:meth:`TrainingState.commit`)
@@ -19,13 +19,13 @@ import warnings
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 import sklearn.base
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from ._memory import available_memory
 from ._network import Trainer, forward, training_bytes
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -205,78 +205,6 @@ def check_trainable(estimator, layer_units, budgets, X, y, incremental):
         )
 
 
-def _physical_memory():
-    """Total physical memory in bytes, or None where the OS does not tell."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # e.g. Windows
-        return None
-
-
-def cgroup_memory_limit(proc_cgroup="/proc/self/cgroup",
-                        mountinfo="/proc/self/mountinfo"):
-    """The tightest memory limit of this process's cgroup and its ancestors.
-
-    Reads cgroup v2's ``memory.max`` or cgroup v1's ``memory.limit_in_bytes``
-    from the mounted hierarchy the process belongs to. Returns None without a
-    cgroup, a mounted memory hierarchy or a limit ("max").
-    """
-    try:
-        with open(proc_cgroup) as f:
-            memberships = [line.rstrip("\n").split(":", 2) for line in f]
-        with open(mountinfo) as f:
-            mounts = [line.split() for line in f]
-    except OSError:
-        return None
-    limits = []
-    for fields_ in mounts:
-        if "-" not in fields_:
-            continue
-        sep = fields_.index("-")
-        root, mount_point = fields_[3], fields_[4]
-        fstype, options = fields_[sep + 1], fields_[sep + 3].split(",")
-        for hierarchy_id, controllers, path in memberships:
-            if fstype == "cgroup2" and hierarchy_id == "0" and controllers == "":
-                name = "memory.max"
-            elif fstype == "cgroup" and "memory" in controllers.split(",") \
-                    and "memory" in options:
-                name = "memory.limit_in_bytes"
-            else:
-                continue
-            if root != "/" and path.startswith(root):
-                path = path[len(root):]
-            folder = os.path.join(mount_point, path.lstrip("/"))
-            while True:
-                limits.append(_read_limit(os.path.join(folder, name)))
-                if os.path.normpath(folder) == os.path.normpath(mount_point):
-                    break
-                folder = os.path.dirname(os.path.normpath(folder))
-    limits = [limit for limit in limits if limit is not None]
-    return min(limits) if limits else None
-
-
-def _read_limit(path):
-    try:
-        with open(path) as f:
-            text = f.read().strip()
-        return None if text == "max" else int(text)
-    except (OSError, ValueError):
-        return None
-
-
-def available_memory():
-    """``(bytes, where)``: the memory this process may use, the smaller of the
-    machine's physical memory and its cgroup's limit; ``(None, None)`` where
-    neither is known."""
-    physical, limit = _physical_memory(), cgroup_memory_limit()
-    if limit is not None and (physical is None or limit < physical):
-        return limit, "this process's cgroup (its memory limit)"
-    return physical, "this machine"
-
-
-# --------------------------------------------------------------------------
-# the epoch loop
-# --------------------------------------------------------------------------
 def fit_stochastic(estimator, state, layers, train, validation, incremental):
     """Train ``state`` for ``max_iter`` epochs (one for ``partial_fit``) and
     commit the result to ``estimator``.
@@ -341,125 +269,6 @@ def fit_stochastic(estimator, state, layers, train, validation, incremental):
             estimator._optimizer.drop_state()
     if error is not None:
         raise DivergenceError(_divergence_message(estimator, error, state, kept))
-
-
-# --------------------------------------------------------------------------
-# L-BFGS
-# --------------------------------------------------------------------------
-#: SciPy 1.15 deprecated L-BFGS-B's ``iprint``; with a newer SciPy the
-#: callback prints the iterations itself.
-_LBFGS_IPRINT = tuple(int(v) for v in scipy.__version__.split(".")[:2]) < (1, 15)
-
-
-class PackedLoss:
-    """The whole-batch training loss as a function of one float64 vector.
-
-    The vector packs every stored parameter of ``trainer`` (each layer's
-    buckets or factors, then the biases); calling the object with a vector
-    loads it into the trainer's arrays (in their dtype) and returns the loss
-    of ``(X, Y, sample_weight)``, L2 penalty included, and its gradient,
-    packed the same way: what ``scipy.optimize.minimize(jac=True)`` asks for.
-    The trainer must hold a batch of all samples, without dropout.
-    """
-
-    def __init__(self, trainer, X, Y, sample_weight):
-        self.trainer = trainer
-        self.last = (None, None)  # the last point evaluated and its loss
-        self.params = trainer.weights + trainer.biases
-        self.grads = trainer.weight_grads + trainer.bias_grads
-        self.bounds = np.cumsum([0] + [p.size for p in self.params])
-        # one copy of the data in the trainer's buffers, reused by every call
-        self.batch = trainer.take(X, Y, sample_weight, np.arange(X.shape[0]))
-
-    def pack(self):
-        return np.concatenate(self.params, dtype=np.float64)
-
-    def unpack(self, theta):
-        for p, start, stop in zip(self.params, self.bounds[:-1], self.bounds[1:]):
-            p[...] = theta[start:stop]
-
-    def __call__(self, theta):
-        self.unpack(theta)
-        loss = float(self.trainer.step(*self.batch, 0))
-        self.last = (theta.copy(), loss)
-        return loss, np.concatenate(self.grads, dtype=np.float64)
-
-    def loss_at(self, theta):
-        """The loss at ``theta``, without evaluating it again if it was the
-        last point evaluated."""
-        x, loss = self.last
-        return loss if x is not None and np.array_equal(x, theta) else self(theta)[0]
-
-
-def fit_lbfgs(estimator, state, layers, X, Y, sample_weight):
-    """Fit ``state`` with L-BFGS-B on the whole-batch loss and commit it.
-
-    As scikit-learn's ``solver='lbfgs'``: at most ``max_iter`` iterations and
-    ``max_fun`` loss evaluations, ``tol`` as the projected-gradient tolerance,
-    ``n_iter_`` the iterations of this call, a ConvergenceWarning when SciPy
-    reports no convergence; early stopping does not apply. ``loss_curve_``
-    gets the loss after each iteration. Non-finite results leave the
-    estimator as it was; KeyboardInterrupt keeps the last iterate.
-    """
-    trainer = Trainer(
-        layers, state.buckets_, state.intercepts_,
-        activation=state.activation_,
-        loss=estimator._make_loss(state.out_activation_),
-        alpha=estimator.alpha, dropout=0.0, input_dropout=0.0,
-        dropout_seed=state._seed, batch_size=X.shape[0], n_outputs=Y.shape[1],
-        dtype=X.dtype, sparse_input=sp.issparse(X),
-    )
-    objective = PackedLoss(trainer, X, Y, sample_weight)
-    iterate = {"x": objective.pack(), "loss": None}
-    curve = []
-
-    def record(theta):  # after each iteration, at the accepted point
-        loss = objective.loss_at(theta)
-        iterate.update(x=theta.copy(), loss=loss)
-        curve.append(loss)
-        if estimator.verbose and not _LBFGS_IPRINT:
-            print(f"Iteration {len(curve)}, loss = {loss:.8f}", flush=True)
-
-    options = {"maxiter": estimator.max_iter, "maxfun": estimator.max_fun,
-               "gtol": estimator.tol}
-    if _LBFGS_IPRINT:
-        options["iprint"] = 1 if estimator.verbose else -1
-    result = None
-    try:
-        result = scipy.optimize.minimize(objective, iterate["x"], method="L-BFGS-B",
-                                         jac=True, callback=record, options=options)
-        iterate.update(x=result.x, loss=float(result.fun))
-    except KeyboardInterrupt:
-        warn("Training interrupted by user.")
-    if iterate["loss"] is None:  # interrupted before the first iteration
-        iterate["loss"] = objective.loss_at(iterate["x"])
-    objective.unpack(iterate["x"])
-    if not (np.isfinite(iterate["loss"])
-            and all(np.isfinite(p).all() for p in state.params())):
-        raise DivergenceError(
-            f"L-BFGS reached a non-finite loss ({iterate['loss']}) or "
-            "parameters. The model is left as it was before this call. Scale "
-            "the input features (e.g. with StandardScaler) or raise alpha "
-            f"(currently {estimator.alpha})."
-        )
-    n_iter = min(len(curve) if result is None else result.nit, estimator.max_iter)
-    if result is not None and result.status != 0:
-        advice = (f"Increase max_iter (currently {estimator.max_iter})"
-                  if n_iter == estimator.max_iter else
-                  f"Increase max_fun (currently {estimator.max_fun})"
-                  if result.nfev >= estimator.max_fun else
-                  "Lower tol")
-        warn(f"lbfgs failed to converge after {n_iter} iteration(s) (status="
-             f"{result.status}): {result.message}. {advice} to improve the "
-             "convergence; scaling the input features (e.g. with "
-             "StandardScaler) may also help.", ConvergenceWarning)
-    state.n_iter_ = n_iter
-    state.loss_ = state.best_loss_ = iterate["loss"]
-    state.loss_curve_.extend(curve)
-    state.validation_scores_ = state.best_validation_score_ = None
-    state.n_clipped_steps_ = 0
-    state._optimizer = None
-    state.commit(estimator)
 
 
 def split(estimator, state, X, Y, y, sample_weight, early_stopping):

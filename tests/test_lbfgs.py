@@ -13,7 +13,7 @@ from test_gradients import make_problem, make_trainer
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _network
 from sk_hashednets._layers import METHODS
-from sk_hashednets._training import PackedLoss
+from sk_hashednets._lbfgs import PackedLoss
 
 
 def check_packed_gradient(objective, eps=1e-6):

@@ -33,6 +33,7 @@ from sk_hashednets import (
     HashedMLPClassifier,
     HashedMLPRegressor,
     _base,
+    _memory,
     _network,
     _training,
 )
@@ -102,7 +103,7 @@ def too_large(n_in, n_out):
 def fit_on_machine_with(nbytes, X_, y_):
     """fit as if the machine had only ``nbytes`` of memory."""
     def call(est):
-        with mock.patch.object(_training, "_physical_memory", return_value=nbytes):
+        with mock.patch.object(_memory, "_physical_memory", return_value=nbytes):
             est.fit(X_, y_)
     return call
 
@@ -698,7 +699,7 @@ def _fake_cgroups(tmp_path, membership, mounts, limits):
     for path, value in limits.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(value + "\n")
-    return _training.cgroup_memory_limit(tmp_path / "cgroup", tmp_path / "mountinfo")
+    return _memory.cgroup_memory_limit(tmp_path / "cgroup", tmp_path / "mountinfo")
 
 
 def test_cgroup_v1_limit_is_the_tightest_of_the_ancestors(tmp_path):
@@ -722,14 +723,14 @@ def test_cgroup_v2_memory_max(tmp_path):
 
 
 def test_no_cgroup_means_no_limit(tmp_path):
-    assert _training.cgroup_memory_limit(tmp_path / "none", tmp_path / "none") is None
+    assert _memory.cgroup_memory_limit(tmp_path / "none", tmp_path / "none") is None
 
 
 def test_memory_check_reads_the_cgroup_limit(monkeypatch):
-    monkeypatch.setattr(_training, "cgroup_memory_limit", lambda: 2**16)
+    monkeypatch.setattr(_memory, "cgroup_memory_limit", lambda: 2**16)
     est = HashedMLPClassifier(hidden_layer_sizes=(2000,))
     with pytest.raises(ValueError, match=re.escape(
             "GiB of memory of this process's cgroup (its memory limit): its layers "
             "[60, 2000, 3]")):
         est.fit(X_wide, y)
-    assert _training.available_memory()[0] == 2**16
+    assert _memory.available_memory()[0] == 2**16

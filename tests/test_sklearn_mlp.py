@@ -34,7 +34,7 @@ EXPECTED_FAILED = {
     "test_gradient": (
         "calls MLPClassifier's private _loss_grad_lbfgs with dense per-layer "
         "buffers; our L-BFGS loss is over the packed stored parameters "
-        "(_training.PackedLoss) and is gradient-checked in tests/test_lbfgs.py"
+        "(_lbfgs.PackedLoss) and is gradient-checked in tests/test_lbfgs.py"
     ),
     "test_nonfinite_params": (
         "expects the dense MLP's 'Solver produced non-finite parameter weights' "
