@@ -16,8 +16,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets import _kernels
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _kernels
 from sk_hashednets._layers import (
     BLOCK,
     BlockHashedWeights,
