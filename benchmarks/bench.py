@@ -69,6 +69,9 @@ TARGETS = [  # (label, ratio key, compression, bound) of the "must show" list
     ("a/c at batch 128, 1/8", ("a/c", 128), "1/8", 1.10),
     ("a/d at batch 50, 1/8", ("a/d", 50), "1/8", 0.3),
     ("a/d at batch 128, 1/8", ("a/d", 128), "1/8", 0.3),
+    ("e/c at batch 50, 1/8", ("e/c", 50), "1/8", 1.10),
+    ("e/c at batch 128, 1/8", ("e/c", 128), "1/8", 1.10),
+    ("e/d at batch 50, 1/8", ("e/d", 50), "1/8", 0.3),
 ]
 PHASES = ("products", "gather", "scatter", "activation and loss", "optimizer")
 
@@ -177,9 +180,10 @@ def bench_train(cfg, report):
     print(f"\n[train] {X.shape[0]} x {X.shape[1]} float32, {data_note}; layers "
           f"{X.shape[1]}-{cfg.hidden}-{n_classes}; {cfg.repeats} repeats", flush=True)
 
-    def run_a(bs, comp):
+    def run_a(bs, comp, method="hashing"):
         clf = HashedMLPClassifier(hidden_layer_sizes=hidden, compression=comp,
-                                  batch_size=bs, max_iter=1, random_state=0)
+                                  method=method, batch_size=bs, max_iter=1,
+                                  random_state=0)
         t, clf = seconds(lambda: quiet_fit(clf, X, y))
         return t, clf.loss_
 
@@ -223,6 +227,8 @@ def bench_train(cfg, report):
                 runs.append((("b64", bs, None), lambda bs=bs: run_b(bs, X64)))
             for name, comp in COMPRESSIONS.items():
                 runs.append((("a", bs, name), lambda bs=bs, c=comp: run_a(bs, c)))
+                runs.append((("e", bs, name),
+                             lambda bs=bs, c=comp: run_a(bs, c, "hashing_blocks")))
                 if torch is not None:
                     runs.append((("d", bs, name), lambda bs=bs, c=comp: run_d(bs, c)))
             for key, run in runs:
@@ -244,29 +250,33 @@ def bench_train(cfg, report):
     rows, ratios = [], {}
     for bs in cfg.batch_sizes:
         for name in COMPRESSIONS:
-            a = med[("a", bs, name)]
+            a, e = med[("a", bs, name)], med[("e", bs, name)]
             b, c = med[("b", bs, None)], med[("c", bs, None)]
             d = med.get(("d", bs, name))
             b64 = med.get(("b64", bs, None))
-            r = {"a/b": a / b, "a/c": a / c, "a/d": a / d if d else None}
+            r = {"a/b": a / b, "a/c": a / c, "a/d": a / d if d else None,
+                 "e/c": e / c, "e/d": e / d if d else None}
             for k, v in r.items():
                 if v is not None:
                     ratios[(k, bs, name)] = v
             rows.append([bs, name, f"{a:.2f}", f"{b:.2f}", f"{c:.2f}",
-                         f"{d:.2f}" if d else "n/a", f"{r['a/b']:.2f}",
+                         f"{d:.2f}" if d else "n/a", f"{e:.2f}", f"{r['a/b']:.2f}",
                          f"{r['a/c']:.2f}",
-                         f"{r['a/d']:.2f}" if d else "n/a",
+                         f"{r['a/d']:.2f}" if d else "n/a", f"{r['e/c']:.2f}",
+                         f"{r['e/d']:.2f}" if d else "n/a",
                          f"{b64:.2f}" if b64 else "n/a",
                          f"{a / b64:.2f}" if b64 else "n/a"])
     table = md_table(["batch", "compression", "a hashed (s)", "b sklearn (s)",
-                      "c numpy floor (s)", "d torch hashed (s)", "a/b", "a/c", "a/d",
+                      "c numpy floor (s)", "d torch hashed (s)",
+                      "e hashed blocks (s)", "a/b", "a/c", "a/d", "e/c", "e/d",
                       "b on float64 data (s)", "a / that"], rows)
     loss_rows = [[bs, name, f"{losses[('a', bs, name)]:.4f}",
+                  f"{losses[('e', bs, name)]:.4f}",
                   f"{losses[('b', bs, None)]:.4f}", f"{losses[('c', bs, None)]:.4f}",
                   f"{losses[('d', bs, name)]:.4f}" if ("d", bs, name) in losses
                   else "n/a"]
                  for bs in cfg.batch_sizes for name in COMPRESSIONS]
-    loss_table = md_table(["batch", "compression", "a", "b", "c (dense)", "d"],
+    loss_table = md_table(["batch", "compression", "a", "e", "b", "c (dense)", "d"],
                           loss_rows)
     print("\n" + table, flush=True)
 
@@ -350,9 +360,10 @@ def _timed_hashed_epoch(clf, X, y):
                (_training, "_run_epoch", timed_epoch),
                (_training, "_clip_grad_norm",
                 clock.wrap("optimizer", _training._clip_grad_norm))]
-    for name in ("signed_table", "gather"):
+    for name in ("signed_table", "gather", "block_table", "block_gather"):
         patches.append((_kernels, name, clock.wrap("gather", getattr(_kernels, name))))
-    patches.append((_kernels, "scatter", clock.wrap("scatter", _kernels.scatter)))
+    for name in ("scatter", "block_scatter"):
+        patches.append((_kernels, name, clock.wrap("scatter", getattr(_kernels, name))))
     for name in ("activate_train", "softmax_cross_entropy", "dropout_dense"):
         patches.append((_kernels, name, clock.wrap("activation and loss",
                                                    getattr(_kernels, name))))
@@ -382,13 +393,16 @@ def bench_steps(cfg, report):
         for _ in range(cfg.repeats):
             for bs in cfg.batch_sizes:
                 n_steps = -(-X.shape[0] // bs)
-                clf = HashedMLPClassifier(hidden_layer_sizes=hidden,
-                                          compression=1 / 8, batch_size=bs,
-                                          max_iter=1, random_state=0)
-                phases, total = _timed_hashed_epoch(clf, X, y)
-                results.setdefault(("hashed", bs), []).append(
-                    {k: v / n_steps for k, v in phases.items()} | {
-                        "step": total / n_steps})
+                for kind, method in (("hashed", "hashing"),
+                                     ("hashed blocks", "hashing_blocks")):
+                    clf = HashedMLPClassifier(hidden_layer_sizes=hidden,
+                                              compression=1 / 8, batch_size=bs,
+                                              method=method, max_iter=1,
+                                              random_state=0)
+                    phases, total = _timed_hashed_epoch(clf, X, y)
+                    results.setdefault((kind, bs), []).append(
+                        {k: v / n_steps for k, v in phases.items()} | {
+                            "step": total / n_steps})
                 clock = PhaseClock()
                 total = seconds(lambda bs=bs, clock=clock: peers.numpy_dense_epoch(
                     X, Y, hidden, bs, clock=clock))[0]
@@ -409,7 +423,15 @@ def bench_steps(cfg, report):
     table = md_table(["net", "batch"] + [f"{p} (ms)" for p in PHASES]
                      + ["other (ms)", "step (ms)"], rows)
     print(table, flush=True)
-    report["steps"] = {"table": table, "data": data_note, "medians": medians}
+    checks = []
+    for bs in cfg.batch_sizes:
+        plain, blocks = medians[("hashed", bs)], medians[("hashed blocks", bs)]
+        gain = ((plain["gather"] + plain["scatter"])
+                / (blocks["gather"] + blocks["scatter"]))
+        checks.append([f"gather+scatter, hashing / hashing_blocks, batch {bs}",
+                       ">= 2", f"{gain:.2f}", "yes" if gain >= 2 else "NO"])
+    report["steps"] = {"table": table, "data": data_note, "medians": medians,
+                       "checks": checks}
 
 
 # --------------------------------------------------------------------------
@@ -839,7 +861,9 @@ def write_results(cfg, report, info, command, path):
                 f"rows ({r['data']}), one BLAS thread for both, milliseconds per "
                 f"step, median of {cfg.repeats}. Hashed: "
                 "`HashedMLPClassifier(solver=\"adam\")` with its kernels and "
-                "products timed through wrappers; floor: the NumPy dense MLP of "
+                "products timed through wrappers (hashed blocks: the same with "
+                "`method=\"hashing_blocks\"`, whose gather is `block_table` "
+                "plus `block_gather`); floor: the NumPy dense MLP of "
                 "`benchmarks/peers.py` with its sections timed. Gather is "
                 "`signed_table` plus `gather` (buckets to V), scatter is dL/dV to "
                 "bucket gradients; optimizer includes the gradient clipping and "
@@ -875,7 +899,8 @@ def write_results(cfg, report, info, command, path):
                 "dense MLP (the GEMM floor, `benchmarks/peers.py`); d: PyTorch "
                 "hashed layers gathering int64 index and float sign buffers into a "
                 "dense weight every step, autograd, `torch.optim.SGD` "
-                "(`benchmarks/peers.py`, `torch.set_num_threads(2)`).", "",
+                "(`benchmarks/peers.py`, `torch.set_num_threads(2)`); e: a with "
+                "`method=\"hashing_blocks\"`.", "",
                 r["table"], "",
                 "c is the floor at its faster BLAS setting, measured both ways: "
                 + ", ".join(f"batch {bs}: {t}" for bs, t in

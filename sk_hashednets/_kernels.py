@@ -213,6 +213,106 @@ def scatter(G, codes, table, out):
         out[k] = table[k] - table[n + k]
 
 
+# Block-structured hashing (method "hashing_blocks", after ROAST, Desai and
+# Shrivastava 2022): row i of V is cut into blocks of BLOCK columns; block b
+# of row i reads BLOCK consecutive buckets from a hashed start, wrapping
+# around from the last bucket to the first, with one hashed sign:
+#   V[i, b * BLOCK + t] = xi(i, b) * w[(h(i, b) + t) mod K].
+# The signed table is [w, w[:BLOCK - 1], -w, -w[:BLOCK - 1]] (indices mod K),
+# two halves of E = K + BLOCK - 1, so that every block is one contiguous run
+# of it: a code h(i, b) + E * [xi(i, b) < 0] is where the run starts. The
+# gather is then contiguous copies and the scatter contiguous adds, and a
+# constant BLOCK lets LLVM unroll and vectorise each run.
+BLOCK = 64
+
+
+@njit(**_JIT)
+def block_codes(n_buckets, seed_h, seed_xi, out):
+    """out[i, b] = h(i, b) + E * [xi(i, b) < 0], one code per block."""
+    k = uint64(n_buckets)
+    half = k + uint64(BLOCK - 1)
+    for i in range(out.shape[0]):
+        for b in range(out.shape[1]):
+            start = (uint64(_xxh32_pair(i, b, seed_h)) * k) >> uint64(32)
+            negative = uint64(_xxh32_pair(i, b, seed_xi) >> uint32(31))
+            out[i, b] = start + half * negative
+
+
+@njit(**_JIT)
+def block_table(w, table):
+    """table = [w, w[:BLOCK - 1], -w, -w[:BLOCK - 1]], indices taken mod K."""
+    n = w.shape[0]
+    half = table.shape[0] // 2
+    for k in range(n):
+        table[k] = w[k]
+        table[half + k] = -w[k]
+    for p in range(n, half):
+        table[p] = w[p % n]
+        table[half + p] = -w[p % n]
+
+
+@njit(**_JIT)
+def block_gather(table, codes, out):
+    """out[i, b * BLOCK + t] = table[codes[i, b] + t]."""
+    n_out = out.shape[1]
+    n_full = n_out // BLOCK
+    for i in range(out.shape[0]):
+        for b in range(n_full):
+            s = np.int64(codes[i, b])
+            j = b * BLOCK
+            for t in range(BLOCK):
+                out[i, j + t] = table[s + t]
+        j = n_full * BLOCK
+        if j < n_out:
+            s = np.int64(codes[i, n_full])
+            for t in range(n_out - j):
+                out[i, j + t] = table[s + t]
+
+
+@njit(**_JIT)
+def block_scatter(G, codes, table, out):
+    """grad[k] = sum of xi(i, b) * G[i, j] over the (i, j) that read bucket k.
+
+    ``table`` (of :func:`block_table`'s length) is scratch: contributions are
+    added in row-major order, then each half is folded mod K and the negative
+    half subtracted from the positive one.
+    """
+    table[:] = 0
+    n_out = G.shape[1]
+    n_full = n_out // BLOCK
+    for i in range(G.shape[0]):
+        for b in range(n_full):
+            s = np.int64(codes[i, b])
+            j = b * BLOCK
+            for t in range(BLOCK):
+                table[s + t] += G[i, j + t]
+        j = n_full * BLOCK
+        if j < n_out:
+            s = np.int64(codes[i, n_full])
+            for t in range(n_out - j):
+                table[s + t] += G[i, j + t]
+    n = out.shape[0]
+    half = table.shape[0] // 2
+    for k in range(n):
+        out[k] = table[k] - table[half + k]
+    for p in range(n, half):
+        out[p % n] += table[p] - table[half + p]
+
+
+@njit(**_JIT)
+def block_loads(n_in, n_out, seed_h, out):
+    """out[k] = the number of virtual weights of an n_in x n_out layer with
+    block-structured hashing that read bucket k (K = out.shape[0])."""
+    n = out.shape[0]
+    k = uint64(n)
+    out[:] = 0
+    for i in range(n_in):
+        for b in range((n_out + BLOCK - 1) // BLOCK):
+            start = (uint64(_xxh32_pair(i, b, seed_h)) * k) >> uint64(32)
+            for t in range(min(BLOCK, n_out - b * BLOCK)):
+                out[(start + uint64(t)) % k] += 1
+
+
 @njit(**_JIT)
 def sparse_hashed_matmul(indptr, indices, data, w, seed_h, seed_xi, out):
     """out = X @ V for CSR X, hashing on the fly; V is never built."""

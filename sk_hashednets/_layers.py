@@ -25,6 +25,7 @@ from numbers import Integral
 import numpy as np
 
 from . import _kernels
+from ._kernels import BLOCK
 
 # Largest virtual matrix a layer may materialise: codes and V are indexed with
 # signed 64-bit offsets, but past this size a single layer's float32 V alone
@@ -184,6 +185,64 @@ class HashedWeights(WeightParametrization):
         _kernels.sparse_hashed_grad(
             X.indptr, X.indices, X.data, delta, self.seed_h, self.seed_xi, out
         )
+
+
+class BlockHashedWeights(WeightParametrization):
+    """Block-structured hashing in the spirit of ROAST (Desai and
+    Shrivastava, 2022): each row's runs of :data:`BLOCK` virtual weights read
+    runs of consecutive buckets.
+
+    Row ``i`` of V is cut into blocks of ``BLOCK`` columns (the last one may
+    be shorter); block ``b`` starts at bucket ``h(i, b)`` and carries one sign
+    ``xi(i, b)``, with the hashes of :class:`HashedWeights` applied to
+    ``(i, b)`` instead of ``(i, j)``::
+
+        V[i, b * BLOCK + t] = xi(i, b) * w[(h(i, b) + t) mod K]
+
+    Every bucket is read by the same expected number of virtual weights (the
+    runs wrap around from the last bucket to the first). The layer keeps one
+    code per block (``n_in * ceil(n_out / BLOCK)`` of them), so building V is
+    contiguous copies and its gradient contiguous adds, where plain hashing
+    reads and writes one random bucket per virtual weight. ``BLOCK`` is 64.
+    """
+
+    method = "hashing_blocks"
+
+    def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
+        super().__init__(n_in, n_out, n_stored, seeds)
+        n_blocks = -(-self.n_out // BLOCK)
+        self._codes = np.empty((self.n_in, n_blocks), dtype=np.uint32)
+        _kernels.block_codes(self.n_stored, np.uint32(seeds[0]), np.uint32(seeds[1]),
+                             self._codes)
+        self._table = None
+
+    @staticmethod
+    def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """The block codes and the signed table of 2 * (n_stored + BLOCK - 1)
+        weights."""
+        return n_in * -(-n_out // BLOCK) * 4 + 2 * (n_stored + BLOCK - 1) * itemsize
+
+    def _signed_table(self, dtype):
+        if self._table is None or self._table.dtype != dtype:
+            self._table = np.empty(2 * (self.n_stored + BLOCK - 1), dtype=dtype)
+        return self._table
+
+    def virtual(self, w, out=None):
+        if out is None:
+            out = np.empty(self.shape, dtype=w.dtype)
+        table = self._signed_table(w.dtype)
+        _kernels.block_table(w, table)
+        _kernels.block_gather(table, self._codes, out)
+        return out
+
+    def grad(self, G, w, out):
+        _kernels.block_scatter(G, self._codes, self._signed_table(G.dtype), out)
+
+    def loads(self):
+        """Virtual weights per bucket."""
+        out = np.empty(self.n_stored, dtype=np.int64)
+        _kernels.block_loads(self.n_in, self.n_out, np.uint32(self.seeds[0]), out)
+        return out
 
 
 class LowRankWeights(WeightParametrization):
@@ -504,6 +563,7 @@ def _code_dtype(n_codes):
 #: method name -> parametrization of each layer
 METHODS = {
     "hashing": HashedWeights,
+    "hashing_blocks": BlockHashedWeights,
     "low_rank": LowRankWeights,
     "random_edges": RandomEdgeWeights,
     "shrunk": DenseWeights,

@@ -456,7 +456,8 @@ def test_pipeline_with_other_preprocessing_is_rejected(small_model, problems,
     assert not (tmp_path / "m.c").exists()
 
 
-@pytest.mark.parametrize("method", ["low_rank", "random_edges", "shrunk"])
+@pytest.mark.parametrize("method", ["hashing_blocks", "low_rank", "random_edges",
+                                    "shrunk"])
 @pytest.mark.parametrize("is_fitted", [True, False])
 def test_other_methods_are_rejected(problems, tmp_path, method, is_fitted):
     if is_fitted:

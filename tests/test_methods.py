@@ -18,10 +18,17 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import _kept_edges, layer_budgets, plan_layers, shrink_widths
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _kernels
+from sk_hashednets._layers import (
+    BLOCK,
+    BlockHashedWeights,
+    _kept_edges,
+    layer_budgets,
+    plan_layers,
+    shrink_widths,
+)
 
-METHODS = ["hashing", "low_rank", "random_edges", "shrunk"]
+METHODS = ["hashing", "hashing_blocks", "low_rank", "random_edges", "shrunk"]
 
 
 def fit_quietly(model, X, y, **kwargs):
@@ -210,7 +217,7 @@ def test_grid_search_over_method_and_compression(small_digits):
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y)
     results = search.cv_results_
-    assert len(results["params"]) == 8
+    assert len(results["params"]) == 2 * len(METHODS)
     assert set(results["param_hashedmlpclassifier__method"]) == set(METHODS)
     assert np.all(np.isfinite(results["mean_test_score"]))
 
@@ -335,3 +342,55 @@ def test_binary_distillation(small_digits):
                                               hidden_layer_sizes=(32,), teacher=forest,
                                               max_iter=30, random_state=0), X, labels)
     assert student.n_outputs_ == 1 and student.score(X, labels) > 0.85
+
+
+def _block_reference(n_in, n_out, n_buckets, seeds):
+    """Bucket index and sign of every virtual weight of a block-hashed layer,
+    from the recipe: V[i, b * BLOCK + t] = xi(i, b) * w[(h(i, b) + t) mod K]."""
+    i, j = np.meshgrid(np.arange(n_in, dtype=np.uint32),
+                       np.arange(n_out, dtype=np.uint32), indexing="ij")
+    b, t = j // BLOCK, j % BLOCK
+    hashes = np.empty(i.size, dtype=np.uint32)
+    _kernels.xxh32_pairs(i.ravel(), b.ravel(), np.uint32(seeds[0]), hashes)
+    start = (hashes.astype(np.uint64) * np.uint64(n_buckets)) >> np.uint64(32)
+    index = (start.astype(np.int64) + t.ravel()) % n_buckets
+    _kernels.xxh32_pairs(i.ravel(), b.ravel(), np.uint32(seeds[1]), hashes)
+    sign = np.where(hashes >> np.uint32(31), -1.0, 1.0)
+    return index.reshape(n_in, n_out), sign.reshape(n_in, n_out)
+
+
+@pytest.mark.parametrize("n_in, n_out, n_buckets", [
+    (7, 3 * BLOCK + 5, 50),  # full blocks and a short last one
+    (5, 2 * BLOCK, 10),  # runs wrap around the buckets more than once
+    (4, 33, 1),
+    (9, 2 * BLOCK, 9 * 2 * BLOCK),  # as many buckets as virtual weights
+])
+def test_hashing_blocks_follows_its_recipe(n_in, n_out, n_buckets):
+    seeds = np.array([12345, 678], dtype=np.uint32)
+    layer = BlockHashedWeights(n_in, n_out, n_buckets, seeds, cache=True)
+    index, sign = _block_reference(n_in, n_out, n_buckets, seeds)
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        w = rng.standard_normal(n_buckets).astype(dtype)
+        np.testing.assert_array_equal(layer.virtual(w), (sign * w[index]).astype(dtype))
+        # the scatter is the gather's adjoint
+        G = rng.standard_normal((n_in, n_out)).astype(dtype)
+        grad = np.empty(n_buckets, dtype=dtype)
+        layer.grad(G, w, grad)
+        expected = np.zeros(n_buckets)
+        np.add.at(expected, index.ravel(), (sign * G).ravel())
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(layer.loads(),
+                                  np.bincount(index.ravel(), minlength=n_buckets))
+
+
+def test_hashing_blocks_with_rescale_grad_and_n_stored(small_digits):
+    X, y = small_digits
+    clf = fit_quietly(HashedMLPClassifier(hidden_layer_sizes=(70,),
+                                          method="hashing_blocks", compression=1 / 8,
+                                          rescale_grad=True, solver="sgd",
+                                          learning_rate_init=0.05, max_iter=20,
+                                          random_state=0), X, y)
+    assert [w.size for w in clf.buckets_] == [round(64 * 70 / 8), round(70 * 10 / 8)]
+    assert clf.n_stored_params_ == sum(w.size for w in clf.buckets_) + 80
+    assert clf.score(X, y) > 0.7

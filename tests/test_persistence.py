@@ -253,8 +253,8 @@ CORRUPTIONS = [
                  "got int64 of shape (2, 2)."),
     (_missing_seeds, "hash_seeds_ must be an ndarray of dtype uint32 and shape "
                      "(2, 2), got uint32 of shape (1, 2)."),
-    (_unknown_method, "_method must be one of ['hashing', 'low_rank', "
-                      "'random_edges', 'shrunk'], got 'pruning'."),
+    (_unknown_method, "_method must be one of ['hashing', 'hashing_blocks', "
+                      "'low_rank', 'random_edges', 'shrunk'], got 'pruning'."),
     (_wrong_classes, "its targets (_y_type='multiclass', classes_=array([0, 1, 2, "
                      "3]), out_activation_='softmax') disagree with its 10 output "
                      "unit(s)."),
