@@ -14,12 +14,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._layers import METHODS, layer_budgets, make_layer, plan_layers
+from ._budgets import check_rescalable, layer_budgets, plan_layers
+from ._layers import METHODS, make_layer_once
 from ._lbfgs import check_lbfgs_params, fit_lbfgs
 from ._network import LOSSES, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
-from ._threads import PREDICT_MIN_WORK, TRAIN_MIN_WORK, blas_threads
+from ._threads import (
+    PREDICT_MIN_WORK,
+    TRAIN_MIN_WORK,
+    blas_threads,
+    training_work,
+)
 from ._training import TrainingState, check_trainable, fit_stochastic, split
 
 
@@ -203,23 +209,10 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         ]
 
     def _make_layer(self, method, n_in, n_out, n_stored, seeds, cache=False):
-        """``make_layer``, building each random-edge layer once.
-
-        Its mask costs a key per virtual weight and a partition; the layer is
-        kept in ``_edge_layers`` (keyed by shape, stored weights and seed,
-        never pickled) for every later fit, predict or read of ``coefs_``.
-        Other layers are cheap to build, and low-rank ones keep per-call
-        buffers, so they are built on each call.
-        """
-        if method != "random_edges":
-            return make_layer(method, n_in, n_out, n_stored, seeds, cache=cache)
+        """``make_layer``, keeping random-edge layers in ``_edge_layers``
+        (never pickled) for every later fit, predict or read of ``coefs_``."""
         memo = self.__dict__.setdefault("_edge_layers", {})
-        key = (n_in, n_out, n_stored, int(seeds[0]))
-        if key not in memo:
-            if len(memo) >= 16:  # refits with new seeds: forget the oldest
-                del memo[next(iter(memo))]
-            memo[key] = make_layer(method, n_in, n_out, n_stored, seeds)
-        return memo[key]
+        return make_layer_once(memo, method, n_in, n_out, n_stored, seeds, cache)
 
     # ------------------------------------------------------------------
     # public helpers
@@ -306,14 +299,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 sparse_input=sp.issparse(X),
                 hidden_layer_sizes=self.hidden_layer_sizes)
             layer_units, budgets = plan_layers(self.method, virtual_units, budgets)
-            if self.rescale_grad and self.method == "low_rank":
-                raise ValueError(
-                    "rescale_grad=True divides each stored weight's gradient by "
-                    "the number of virtual weights that share it, which "
-                    "method='low_rank' does not define (its stored weights are "
-                    "factors). Use it with method='hashing' (with 'random_edges' "
-                    "and 'shrunk' every load is 1), or set rescale_grad=False."
-                )
+            if self.rescale_grad:
+                check_rescalable(self.method)
             if not first_pass:
                 self._check_same_architecture(layer_units, budgets)
             check_trainable(self, layer_units, budgets, X, y, incremental)
@@ -342,12 +329,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
-        # the BLAS threads follow the largest product of a step (_threads)
-        batch = X.shape[0] if lbfgs else (
-            200 if self.batch_size == "auto" else self.batch_size)
-        work = min(batch, X.shape[0]) * max(
-            a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-        with blas_threads(work, TRAIN_MIN_WORK):
+        batch = X.shape[0] if lbfgs else self.batch_size
+        with blas_threads(training_work(batch, X.shape[0], layer_units),
+                          TRAIN_MIN_WORK):
             if lbfgs:
                 fit_lbfgs(self, state, layers, *train)
                 return self

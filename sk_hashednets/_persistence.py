@@ -13,7 +13,8 @@ from numbers import Integral
 import numpy as np
 
 from . import __version__
-from ._layers import METHODS, layer_budgets, plan_layers
+from ._budgets import layer_budgets, plan_layers
+from ._layers import METHODS
 
 #: Version of the pickled state; bump it when the meaning of a stored
 #: attribute changes, and teach :func:`unpack` to read the older ones.

@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from conftest import numeric_gradient
 
 from sk_hashednets import _layers
-from sk_hashednets._layers import METHODS, make_layer, plan_layers
+from sk_hashednets._budgets import plan_layers
+from sk_hashednets._layers import METHODS, make_layer
 from sk_hashednets._network import LOSSES, Loss, Trainer
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]

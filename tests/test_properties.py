@@ -17,7 +17,8 @@ from scipy.stats import chisquare
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
-from sk_hashednets._layers import METHODS, HashedWeights, make_layer, plan_layers
+from sk_hashednets._budgets import plan_layers
+from sk_hashednets._layers import METHODS, HashedWeights, make_layer
 from sk_hashednets._network import LOSSES, Trainer
 
 FIXED = settings(deadline=None, derandomize=True, database=None,

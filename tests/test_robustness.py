@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from sk_hashednets import (
     HashedMLPClassifier,
     HashedMLPRegressor,
-    _base,
+    _layers,
     _memory,
     _network,
     _training,
@@ -340,7 +340,7 @@ def _no_work(*args, **kwargs):
 def test_bad_input_is_rejected_before_any_work(case, method, monkeypatch):
     est = case.setup(method)
     before = pickle.dumps(est)
-    monkeypatch.setattr(_base, "make_layer", _no_work)
+    monkeypatch.setattr(_layers, "make_layer", _no_work)
     with pytest.raises(case.exc, match=case.match):
         case.call(est)
     assert pickle.dumps(est) == before  # a fitted model is exactly as before
