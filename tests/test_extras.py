@@ -8,6 +8,8 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,6 +37,7 @@ def distributions(module):
     return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
 
 
+@pytest.mark.slow  # imports every notebook dependency
 def test_notebooks_extra_installs_every_import():
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")

@@ -40,6 +40,7 @@ def test_each_page_has_a_snippet():
     assert sorted({page for page, _ in SNIPPETS}) == sorted(PAGES)
 
 
+@pytest.mark.slow  # fresh processes, a Dask cluster
 @pytest.mark.timeout(1800)  # a guard against a hung cluster, not a speed limit
 @pytest.mark.parametrize("page, code", SNIPPETS, ids=[p for p, _ in SNIPPETS])
 def test_guide_snippet_runs(page, code, tmp_path):

@@ -55,6 +55,7 @@ def test_readme_names_the_docs_build_command():
             'docs/_build/html') in README.splitlines()
 
 
+@pytest.mark.slow  # a fresh process that trains and compiles
 def test_quickstart_prints_its_expected_output_and_exports(tmp_path):
     quickstart = section("Quickstart")
     code, = python_blocks(quickstart)
