@@ -183,6 +183,7 @@ def bench_train(cfg, report):
     def run_a(bs, comp, method="hashing"):
         clf = HashedMLPClassifier(hidden_layer_sizes=hidden, compression=comp,
                                   method=method, batch_size=bs, max_iter=1,
+                                  solver="sgd", learning_rate_init=0.01,
                                   random_state=0)
         t, clf = seconds(lambda: quiet_fit(clf, X, y))
         return t, clf.loss_
@@ -398,6 +399,7 @@ def bench_steps(cfg, report):
                     clf = HashedMLPClassifier(hidden_layer_sizes=hidden,
                                               compression=1 / 8, batch_size=bs,
                                               method=method, max_iter=1,
+                                              solver="sgd", learning_rate_init=0.01,
                                               random_state=0)
                     phases, total = _timed_hashed_epoch(clf, X, y)
                     results.setdefault((kind, bs), []).append(

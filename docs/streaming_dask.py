@@ -50,7 +50,8 @@ def main():
 
         # 1. dask-ml: Incremental calls partial_fit once per block
         clf = HashedMLPClassifier(hidden_layer_sizes=(64,), compression=1 / 64,
-                                  learning_rate_init=0.1, random_state=0)
+                                  solver="sgd", learning_rate_init=0.1,
+                                  random_state=0)
         model = Incremental(clf, scoring="accuracy", shuffle_blocks=False)
         worker = sorted(client.scheduler_info()["workers"])[0]
         for epoch in range(3):
@@ -66,8 +67,8 @@ def main():
             return model.partial_fit(X_block, y_block, classes=range(len(TOPICS)))
 
         trained = dask.delayed(HashedMLPClassifier(
-            hidden_layer_sizes=(64,), compression=1 / 64, learning_rate_init=0.1,
-            random_state=0))
+            hidden_layer_sizes=(64,), compression=1 / 64, solver="sgd",
+            learning_rate_init=0.1, random_state=0))
         for X_block, y_block in zip(X.to_delayed().ravel(), y.to_delayed()):
             trained = dask.delayed(partial_fit)(trained, X_block, y_block)
         with dask.annotate(workers=[worker], allow_other_workers=False):

@@ -111,7 +111,7 @@ def test_incremental_trains_on_text_blocks_of_a_dask_bag(client):
     y_test = da.from_array(y_all[900:], chunks=X_test.chunks[0])
     assert isinstance(X.blocks[0].compute(), sp.csr_matrix)
 
-    params = dict(hidden_layer_sizes=(64,), compression=1 / 16,
+    params = dict(hidden_layer_sizes=(64,), compression=1 / 16, solver="sgd",
                   learning_rate_init=0.1, random_state=0)
     model = Incremental(HashedMLPClassifier(**params), scoring="accuracy",
                         shuffle_blocks=False)
@@ -146,7 +146,8 @@ def test_incremental_trains_a_regressor_on_a_dense_dask_array(client):
     y_ = X_[:, 0] - 2 * X_[:, 1] + 0.1 * rng.standard_normal(2000)
     X, y = da.from_array(X_, chunks=(400, 8)), da.from_array(y_, chunks=400)
     model = Incremental(HashedMLPRegressor(hidden_layer_sizes=(32,), compression=1 / 2,
-                                           learning_rate_init=0.05, random_state=0))
+                                           solver="sgd", learning_rate_init=0.05,
+                                           random_state=0))
     with get_task_stream(client) as tasks:
         for _ in range(3):
             model.partial_fit(X, y)
@@ -171,7 +172,7 @@ def test_plain_dask_hands_the_model_from_partition_to_partition(client):
         return model.partial_fit(vectorizer.transform(part["text"]), part["topic"],
                                  classes=topics)
 
-    params = dict(hidden_layer_sizes=(32,), compression=1 / 16,
+    params = dict(hidden_layer_sizes=(32,), compression=1 / 16, solver="sgd",
                   learning_rate_init=0.1, random_state=0)
     model = dask.delayed(HashedMLPClassifier(**params))
     for part in frame.to_delayed():
