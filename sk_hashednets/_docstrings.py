@@ -112,7 +112,8 @@ PARAMETERS = """
         Global L2 norm above which a batch gradient (all stored weights and
         biases together) is scaled down to it before the solver's step; None
         never clips. Training on scaled data stays well below the default
-        (the largest norm seen in the experiments' runs was about 45): it acts
+        (the largest norm seen in the experiments' settings was about 45,
+        ``python benchmarks/grad_norms.py``): it acts
         on badly scaled input, where it turns a blow-up into slow progress and
         a warning (which says how many steps were clipped;
         ``n_clipped_steps_`` keeps the count).
