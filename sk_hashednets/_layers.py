@@ -284,6 +284,7 @@ class LowRankWeights(WeightParametrization):
         self.scale = 1.0 / np.sqrt(self.rank)
         self._U = {}  # U in each dtype used, built on first use
         self._h = None  # the batch's rank-r activations, kept for the backward pass
+        self._d = None  # the backward pass's delta @ W.T or delta @ U.T
         self._h_rows = None  # rows of the sparse batch whose activations _h holds
 
     @property
@@ -340,6 +341,12 @@ class LowRankWeights(WeightParametrization):
             self._h = np.empty((n, self.rank), dtype=dtype)
         return self._h[:n]
 
+    def _delta_buffer(self, n, dtype):
+        """The backward pass's n x r ``delta @ W.T`` or ``delta @ U.T``."""
+        if self._d is None or self._d.shape[0] < n or self._d.dtype != dtype:
+            self._d = np.empty((n, self.rank), dtype=dtype)
+        return self._d[:n]
+
     def _W(self, w):
         if self.fixed_left:
             return w.reshape(self.rank, self.n_out)
@@ -372,13 +379,15 @@ class LowRankWeights(WeightParametrization):
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
         """Gradient of the learned factor, after :meth:`matmul` on this batch."""
         U, W, grad = self._fixed(w.dtype), self._W(w), self._W(out)
+        d = self._delta_buffer(delta.shape[0], w.dtype)
         if self.fixed_left:  # z = (a @ U) @ W
             np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
             if prev is not None:
-                np.matmul(delta @ W.T, U.T, out=prev)
+                np.matmul(delta, W.T, out=d)
+                np.matmul(d, U.T, out=prev)
         else:  # z = (a @ W) @ U
-            d = delta @ U.T
-            grad[...] = a.T @ d
+            np.matmul(delta, U.T, out=d)
+            np.matmul(a.T, d, out=grad)
             if prev is not None:
                 np.matmul(d, W.T, out=prev)
 
