@@ -802,9 +802,13 @@ def bench_threads(cfg, report):
     epoch_table = md_table(["batch", "kernels", "OMP_WAIT_POLICY", "epoch (s)"],
                            epoch_rows)
     print(epoch_table, flush=True)
+    def ratio(bs, policy):
+        return (median(epochs[(bs, "chunked", policy)])
+                / median(epochs[(bs, "serial", None)]))
+
     summary = "With 2 threads an epoch takes " + ", ".join(
-        f"{median(epochs[(bs, 'chunked', policy)]) / median(epochs[(bs, 'serial', None)]):.2f}x"
-        f" the serial one at batch {bs} ({'passive' if policy else 'default'} wait)"
+        f"{ratio(bs, policy):.2f}x the serial one at batch {bs} "
+        f"({'passive' if policy else 'default'} wait)"
         for bs in cfg.batch_sizes for policy in (None, "PASSIVE")) + "."
     report["threads"] = {"table": table, "layer": numba.threading_layer(),
                          "epochs": epoch_table, "floor": floor_table,
@@ -828,11 +832,11 @@ def _streaming_floor(cfg):
         table = np.empty(2 * k, np.float32)
         _kernels.signed_table(rng.random(k, dtype=np.float32), table)
         grad = np.empty(k, np.float32)
-        calls = {"gather": lambda: _kernels.gather(table, layer._codes, V),
-                 "scatter": lambda: _kernels.scatter(G, layer._codes, table, grad)}
-        for name, call in calls.items():
-            call()
-            res[(name, label)] = median([seconds(call)[0]
+        calls = {"gather": (_kernels.gather, (table, layer._codes, V)),
+                 "scatter": (_kernels.scatter, (G, layer._codes, table, grad))}
+        for name, (fn, args) in calls.items():
+            fn(*args)
+            res[(name, label)] = median([seconds(lambda f=fn, a=args: f(*a))[0]
                                          for _ in range(cfg.kernel_repeats)])
     rows = [[name, f"{res[(name, '1/8')] * 1e3:.3f}",
              f"{res[(name, '500 buckets')] * 1e3:.3f}",
