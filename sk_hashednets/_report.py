@@ -329,6 +329,8 @@ def _claims_section(stored, n_test=10_000):
         lines += ["| network | compression | HashedNets (mean) | " + " | ".join(
             f"vs {NAMES[m]}" for m in METHODS[1:]) + " |",
             "|" + " --- |" * (2 + len(METHODS)), *rows, "", *notes]
+    if "compression" in stored:
+        lines.append(_curve_claims(stored, n_test))
     expansion = stored.get("expansion", {})
     factors = [f for f in EXPANSIONS if f"x{f}" in expansion]
     if len(factors) > 1:
@@ -345,6 +347,29 @@ def _claims_section(stored, n_test=10_000):
             + f" x{factors[-1]} against x1: "
             f"{_versus(errs[-1], errs[0], n_test)}.")
     return "\n".join(lines) + "\n"
+
+
+def _curve_claims(stored, n_test):
+    """HashedNets against each method at the compressions that only the curve
+    runs (one seed each, so only the test set's sampling error counts)."""
+    points = {m: dict(pts) for m, pts in
+              _compression_points(stored["compression"], stored).items()}
+    hashed = points.get("hashing", {})
+    cells = []
+    for c in COMPRESSIONS:
+        if c in TABLE1_COMPRESSIONS or c not in hashed:
+            continue
+        verdicts = [f"{_versus(hashed[c], points[m][c], n_test)} "
+                    f"{NAMES[m]} ({100 * points[m][c]:.2f})"
+                    for m in METHODS[1:] if c in points.get(m, {})]
+        if not verdicts:
+            continue
+        cells.append(f"at {frac(c)} {100 * hashed[c]:.2f}%: "
+                     + ", ".join(verdicts))
+    if not cells:
+        return ""
+    return ("- Error against compression, one seed per point: HashedNets "
+            + "; ".join(cells) + ".")
 
 
 ANCHORS = """## Anchors from elsewhere

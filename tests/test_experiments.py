@@ -141,6 +141,26 @@ def test_claims_are_computed_from_the_runs():
     assert "lowest at x8; it rises from x2 to x4. x8 against x1: beats." in text
 
 
+def test_curve_claims_compare_hashing_at_the_curve_only_compressions():
+    def run(error):
+        return {"test_error": error}
+
+    compression = {"hashing 1/16": run(0.150), "low_rank 1/16": run(0.170),
+                   "random_edges 1/16": run(0.155), "shrunk 1/16": run(0.120),
+                   "hashing 1/2": run(0.110)}
+    table1 = {"1x1000 1/8 hashing seed0": run(0.5),
+              "1x1000 1/8 low_rank seed0": run(0.1)}
+    text = _report._claims_section({"table1": table1, "compression": compression})
+    line = next(x for x in text.splitlines() if x.startswith("- Error against"))
+    # 1/8 belongs to Table 1's check (with its seeds), not to this line; 1/2
+    # has nothing to compare with
+    assert "1/8" not in line and "1/2" not in line
+    assert line == ("- Error against compression, one seed per point: HashedNets "
+                    "at 1/16 15.00%: beats Low-rank (LRD) (17.00), "
+                    "ties Random edges (RER) (15.50), loses to Equal-storage NN "
+                    "(12.00).")
+
+
 def test_each_method_takes_its_own_best_setting_from_the_sweep(tmp_path, capsys):
     names = experiments.settings_of("low_rank")
     validation = {"hashing": (0.20, 0.15, 0.16), "low_rank": (0.3, 0.35, 0.4),
