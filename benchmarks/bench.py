@@ -322,6 +322,20 @@ class PhaseClock:
         return timed
 
 
+    def wrap_outer(self, phase, inner, fn):
+        """Like :meth:`wrap`, less the time the ``inner`` phase gains meanwhile."""
+        seconds_ = self.seconds
+
+        def timed(*args, **kwargs):
+            tic, before = time.perf_counter(), seconds_[inner]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds_[phase] += (time.perf_counter() - tic
+                                    - (seconds_[inner] - before))
+        return timed
+
+
 class _Phase:
     def __init__(self, seconds_, phase):
         self.seconds, self.phase = seconds_, phase
@@ -346,7 +360,7 @@ class _TimedNumpy:
 def _timed_hashed_epoch(clf, X, y):
     """Fit ``clf`` for one epoch with its step's phases timed; return the
     clock and the epoch's seconds (the epoch loop alone, as ``_run_epoch``)."""
-    from sk_hashednets import _kernels, _layers, _optimizers, _training
+    from sk_hashednets import _kernels, _layers, _optimizers, _threads, _training
 
     clock = PhaseClock()
     epoch = {}
@@ -358,13 +372,18 @@ def _timed_hashed_epoch(clf, X, y):
         epoch["seconds"] = time.perf_counter() - tic
 
     patches = [(_layers, "np", _TimedNumpy(clock)),
+               (_threads, "matmul", clock.wrap("products", _threads.matmul)),
                (_training, "_run_epoch", timed_epoch),
                (_training, "_clip_grad_norm",
                 clock.wrap("optimizer", _training._clip_grad_norm))]
     for name in ("signed_table", "gather", "block_table", "block_gather"):
         patches.append((_kernels, name, clock.wrap("gather", getattr(_kernels, name))))
-    for name in ("scatter", "block_scatter"):
+    for name in ("scatter_rows", "signed_fold", "block_scatter_rows", "block_fold"):
         patches.append((_kernels, name, clock.wrap("scatter", getattr(_kernels, name))))
+    # dL/dV's product adds its rows into the table as they come: its products
+    # are its time less the scatter's within it
+    patches.append((_threads, "matmul_rows",
+                    clock.wrap_outer("products", "scatter", _threads.matmul_rows)))
     for name in ("activate_train", "softmax_cross_entropy", "dropout_dense"):
         patches.append((_kernels, name, clock.wrap("activation and loss",
                                                    getattr(_kernels, name))))
@@ -386,31 +405,36 @@ def bench_steps(cfg, report):
     hidden = (cfg.hidden,)
     Y = peers.one_hot(y, int(y.max()) + 1)
     print(f"\n[steps] per-step breakdown on {X.shape[0]} rows ({data_note}), "
-          f"784-{cfg.hidden}-10 at 1/8, one BLAS thread", flush=True)
+          f"784-{cfg.hidden}-10 at 1/8", flush=True)
     quiet_fit(HashedMLPClassifier(hidden_layer_sizes=hidden, max_iter=1),
               X[:500], y[:500])
     results = {}
-    with threadpool_limits(1, user_api="blas"):
-        for _ in range(cfg.repeats):
-            for bs in cfg.batch_sizes:
-                n_steps = -(-X.shape[0] // bs)
-                for kind, method in (("hashed", "hashing"),
-                                     ("hashed blocks", "hashing_blocks")):
-                    clf = HashedMLPClassifier(hidden_layer_sizes=hidden,
-                                              compression=1 / 8, batch_size=bs,
-                                              method=method, max_iter=1,
-                                              solver="sgd", learning_rate_init=0.01,
-                                              random_state=0)
-                    phases, total = _timed_hashed_epoch(clf, X, y)
-                    results.setdefault((kind, bs), []).append(
-                        {k: v / n_steps for k, v in phases.items()} | {
-                            "step": total / n_steps})
-                clock = PhaseClock()
-                total = seconds(lambda bs=bs, clock=clock: peers.numpy_dense_epoch(
-                    X, Y, hidden, bs, clock=clock))[0]
-                results.setdefault(("floor", bs), []).append(
-                    {k: v / n_steps for k, v in clock.seconds.items()} | {
+
+    def floor(bs, n_steps, kind):
+        clock = PhaseClock()
+        total = seconds(lambda: peers.numpy_dense_epoch(X, Y, hidden, bs,
+                                                        clock=clock))[0]
+        results.setdefault((kind, bs), []).append(
+            {k: v / n_steps for k, v in clock.seconds.items()} | {
+                "step": total / n_steps})
+
+    for _ in range(cfg.repeats):
+        for bs in cfg.batch_sizes:
+            n_steps = -(-X.shape[0] // bs)
+            for kind, method in (("hashed", "hashing"),
+                                 ("hashed blocks", "hashing_blocks")):
+                clf = HashedMLPClassifier(hidden_layer_sizes=hidden,
+                                          compression=1 / 8, batch_size=bs,
+                                          method=method, max_iter=1,
+                                          solver="sgd", learning_rate_init=0.01,
+                                          random_state=0)
+                phases, total = _timed_hashed_epoch(clf, X, y)
+                results.setdefault((kind, bs), []).append(
+                    {k: v / n_steps for k, v in phases.items()} | {
                         "step": total / n_steps})
+            floor(bs, n_steps, "floor")
+            with threadpool_limits(1, user_api="blas"):
+                floor(bs, n_steps, "floor, 1 BLAS thread")
     rows = []
     medians = {}
     for (kind, bs), runs in results.items():
@@ -745,7 +769,7 @@ def bench_threads(cfg, report):
         buffers = np.empty((tk.N_CHUNKS, 2 * k), np.float32)
         variants = {
             ("gather", "serial"): (_kernels.gather, (table, codes, V)),
-            ("scatter", "serial"): (_kernels.scatter, (G, codes, table, grad)),
+            ("scatter", "serial"): (_serial_scatter, (G, codes, table, grad)),
             ("gather", "chunked"): (tk.gather, (table, codes, V)),
             ("scatter", "chunked"): (tk.scatter, (G, codes, buffers, grad)),
         }
@@ -815,6 +839,15 @@ def bench_threads(cfg, report):
                          "summary": summary}
 
 
+def _serial_scatter(G, codes, table, out):
+    """The package's serial scatter in one call: zero, add every row, fold."""
+    from sk_hashednets import _kernels
+
+    table[:] = 0
+    _kernels.scatter_rows(G, codes, table)
+    _kernels.signed_fold(table, out)
+
+
 def _streaming_floor(cfg):
     """The serial gather and scatter of a 784 x hidden layer at 1/8 against
     the same kernels with 500 buckets, whose signed table (4 KiB) stays in L1:
@@ -833,7 +866,7 @@ def _streaming_floor(cfg):
         _kernels.signed_table(rng.random(k, dtype=np.float32), table)
         grad = np.empty(k, np.float32)
         calls = {"gather": (_kernels.gather, (table, layer._codes, V)),
-                 "scatter": (_kernels.scatter, (G, layer._codes, table, grad))}
+                 "scatter": (_serial_scatter, (G, layer._codes, table, grad))}
         for name, (fn, args) in calls.items():
             fn(*args)
             res[(name, label)] = median([seconds(lambda f=fn, a=args: f(*a))[0]
@@ -928,13 +961,17 @@ def write_results(cfg, report, info, command, path):
         r = report["steps"]
         out += ["", "## Where a training step's time goes", "",
                 f"One epoch of 784-{cfg.hidden}-10 at 1/8 on {cfg.step_samples} "
-                f"rows ({r['data']}), one BLAS thread for both, milliseconds per "
-                f"step, median of {cfg.repeats}. Hashed: "
-                "`HashedMLPClassifier(solver=\"adam\")` with its kernels and "
-                "products timed through wrappers (hashed blocks: the same with "
+                f"rows ({r['data']}), milliseconds per step, median of "
+                f"{cfg.repeats}. Hashed: `HashedMLPClassifier(solver=\"sgd\", "
+                "learning_rate_init=0.01)` on the package's thread policy (one "
+                "BLAS thread; a product of 2**24 multiply-adds or more split in "
+                "halves, the second on a helper thread), with its kernels and "
+                "products timed through wrappers (products: the wall time of "
+                "both halves; hashed blocks: the same with "
                 "`method=\"hashing_blocks\"`, whose gather is `block_table` "
                 "plus `block_gather`); floor: the NumPy dense MLP of "
-                "`benchmarks/peers.py` with its sections timed. Gather is "
+                "`benchmarks/peers.py` with its sections timed, on BLAS's "
+                "threads and on one. Gather is "
                 "`signed_table` plus `gather` (buckets to V), scatter is dL/dV to "
                 "bucket gradients; optimizer includes the gradient clipping and "
                 "(floor) the L2 term; other is the rest of the step (batch "

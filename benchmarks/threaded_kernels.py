@@ -45,7 +45,7 @@ def use_chunked_kernels():
     import numpy as np
 
     from sk_hashednets import _kernels
-    from sk_hashednets._layers import HashedWeights
+    from sk_hashednets._layers import HashedWeights, WeightParametrization
 
     serial_virtual = HashedWeights.virtual
 
@@ -68,6 +68,8 @@ def use_chunked_kernels():
 
     HashedWeights.virtual = virtual
     HashedWeights.grad = grad
+    # the product dL/dV = a.T @ delta whole, then the gradient above
+    HashedWeights.matmul_grad = WeightParametrization.matmul_grad
 
 
 def main(argv=None):

@@ -22,8 +22,8 @@ from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
 from ._threads import (
     PREDICT_MIN_WORK,
-    TRAIN_MIN_WORK,
     blas_threads,
+    training_threads,
     training_work,
 )
 from ._training import TrainingState, check_trainable, fit_stochastic, split
@@ -330,8 +330,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                                                budgets))
         ]
         batch = X.shape[0] if lbfgs else self.batch_size
-        with blas_threads(training_work(batch, X.shape[0], layer_units),
-                          TRAIN_MIN_WORK):
+        with training_threads(training_work(batch, X.shape[0], layer_units)):
             if lbfgs:
                 fit_lbfgs(self, state, layers, *train)
                 return self

@@ -198,16 +198,23 @@ def gather(table, codes, out):
 
 
 @njit(**_JIT)
-def scatter(G, codes, table, out):
-    """grad[k] = sum over h(i, j) = k of xi(i, j) * G[i, j].
+def scatter_rows(G, codes, table):
+    """table[codes[i, j]] += G[i, j] over the rows of G, in row-major order.
 
-    ``table`` (length 2K) is scratch: positive and negative contributions are
-    accumulated separately, in row-major order, then subtracted.
+    With ``table`` (length 2K) zeroed first and :func:`signed_fold` after the
+    last rows, this is the gradient ``grad[k] = sum over h(i, j) = k of
+    xi(i, j) * G[i, j]``: positive and negative contributions accumulate
+    separately, then are subtracted. Rows may come in several calls (in order)
+    with the same sums.
     """
-    table[:] = 0
     for i in range(G.shape[0]):
         for j in range(G.shape[1]):
             table[codes[i, j]] += G[i, j]
+
+
+@njit(**_JIT)
+def signed_fold(table, out):
+    """out[k] = table[k] - table[K + k]."""
     n = out.shape[0]
     for k in range(n):
         out[k] = table[k] - table[n + k]
@@ -270,14 +277,11 @@ def block_gather(table, codes, out):
 
 
 @njit(**_JIT)
-def block_scatter(G, codes, table, out):
-    """grad[k] = sum of xi(i, b) * G[i, j] over the (i, j) that read bucket k.
-
-    ``table`` (of :func:`block_table`'s length) is scratch: contributions are
-    added in row-major order, then each half is folded mod K and the negative
-    half subtracted from the positive one.
-    """
-    table[:] = 0
+def block_scatter_rows(G, codes, table):
+    """Add xi(i, b) * G[i, j] for the rows of G into ``table`` (of
+    :func:`block_table`'s length), in row-major order: with the table zeroed
+    first and :func:`block_fold` after the last rows, the gradient of the
+    buckets. Rows may come in several calls (in order) with the same sums."""
     n_out = G.shape[1]
     n_full = n_out // BLOCK
     for i in range(G.shape[0]):
@@ -291,6 +295,12 @@ def block_scatter(G, codes, table, out):
             s = np.int64(codes[i, n_full])
             for t in range(n_out - j):
                 table[s + t] += G[i, j + t]
+
+
+@njit(**_JIT)
+def block_fold(table, out):
+    """grad[k]: each half of the table folded mod K, the negative half
+    subtracted from the positive one."""
     n = out.shape[0]
     half = table.shape[0] // 2
     for k in range(n):

@@ -23,7 +23,7 @@ never needs to know which one it drives:
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _threads
 from ._kernels import BLOCK
 
 # Largest virtual matrix a layer may materialise: codes and V are indexed with
@@ -87,15 +87,15 @@ class WeightParametrization:
         """``out = a @ V`` for a dense batch ``a``; ``work`` is an n_in x n_out
         buffer that the default builds V in (and keeps it there for
         :meth:`matmul_grad`)."""
-        np.matmul(a, self.virtual(w, out=work), out=out)
+        _threads.matmul(a, self.virtual(w, out=work), out)
 
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
         """Backward pass of :meth:`matmul` on the same batch: ``out = dL/dw``
         given ``delta = dL/dz``, and ``prev = delta @ V.T`` unless None. The
         default reads V from ``work``, then reuses it for ``G = a.T @ delta``."""
         if prev is not None:
-            np.matmul(delta, work.T, out=prev)
-        np.matmul(a.T, delta, out=work)
+            _threads.matmul(delta, work.T, prev)
+        _threads.matmul(a.T, delta, work)
         self.grad(work, w, out)
 
     def loads(self):
@@ -110,7 +110,38 @@ class WeightParametrization:
         self.grad(np.asarray(X.T @ delta), w, out)
 
 
-class HashedWeights(WeightParametrization):
+class _TableGradient:
+    """The gradient of a layer that gathers V from a signed table through
+    codes (:class:`HashedWeights`, :class:`BlockHashedWeights`): dL/dV's rows
+    are added into the zeroed table in row-major order (``_accumulate``), then
+    the table is folded into the buckets' gradient (``_fold``). So the
+    backward pass adds the rows of ``a.T @ delta`` while the helper thread
+    still computes the later ones, with the sums of one pass
+    (:func:`_threads.matmul_rows`)."""
+
+    def _zeroed_table(self, dtype):
+        table = self._signed_table(dtype)
+        table[:] = 0
+        return table
+
+    def grad(self, G, w, out):
+        if self._codes is None:  # pragma: no cover - the training loop caches
+            raise RuntimeError(f"{type(self).__name__}.grad needs cache=True")
+        table = self._zeroed_table(G.dtype)
+        self._accumulate(G, self._codes, table)
+        self._fold(table, out)
+
+    def matmul_grad(self, a, delta, w, out, prev=None, work=None):
+        if prev is not None:
+            _threads.matmul(delta, work.T, prev)
+        table, codes = self._zeroed_table(delta.dtype), self._codes
+        _threads.matmul_rows(
+            a.T, delta, work,
+            lambda rows: self._accumulate(work[rows], codes[rows], table))
+        self._fold(table, out)
+
+
+class HashedWeights(_TableGradient, WeightParametrization):
     """HashedNets: ``V[i, j] = xi(i, j) * w[h(i, j)]`` with xxHash-based h, xi.
 
     Parameters
@@ -166,10 +197,13 @@ class HashedWeights(WeightParametrization):
             _kernels.gather(table, self._codes, out)
         return out
 
-    def grad(self, G, w, out):
-        if self._codes is None:  # pragma: no cover - the training loop caches
-            raise RuntimeError("HashedWeights.grad needs cache=True")
-        _kernels.scatter(G, self._codes, self._signed_table(G.dtype), out)
+    @staticmethod
+    def _accumulate(G, codes, table):
+        _kernels.scatter_rows(G, codes, table)
+
+    @staticmethod
+    def _fold(table, out):
+        _kernels.signed_fold(table, out)
 
     def loads(self):
         """Virtual weights per bucket (hashed on the fly, once per call)."""
@@ -188,7 +222,7 @@ class HashedWeights(WeightParametrization):
         )
 
 
-class BlockHashedWeights(WeightParametrization):
+class BlockHashedWeights(_TableGradient, WeightParametrization):
     """Block-structured hashing in the spirit of ROAST (Desai and
     Shrivastava, 2022): each row's runs of :data:`BLOCK` virtual weights read
     runs of consecutive buckets.
@@ -236,8 +270,13 @@ class BlockHashedWeights(WeightParametrization):
         _kernels.block_gather(table, self._codes, out)
         return out
 
-    def grad(self, G, w, out):
-        _kernels.block_scatter(G, self._codes, self._signed_table(G.dtype), out)
+    @staticmethod
+    def _accumulate(G, codes, table):
+        _kernels.block_scatter_rows(G, codes, table)
+
+    @staticmethod
+    def _fold(table, out):
+        _kernels.block_fold(table, out)
 
     def loads(self):
         """Virtual weights per bucket."""

@@ -18,21 +18,40 @@ several times slower. So:
 Override it by setting the limit yourself, e.g.
 ``with threadpool_limits(2, user_api="blas"): model.fit(X, y)`` lets large
 products use two threads and keeps small ones on one.
+
+A training product that runs on one BLAS thread and has at least
+:data:`SPLIT_MIN_WORK` multiply-adds is computed as two halves of its output
+(:func:`matmul`), and when the call may use a second core (the limit it found
+is at least 2, the process may run on two CPUs, and it is not in a Dask
+worker) the second half runs on a helper thread while the calling thread
+computes the first. Each half is one single-threaded BLAS call, so nothing
+spins while it waits, and a half's entries are computed exactly as by the
+whole product: the bits are the same with or without the helper.
 """
 
+import os
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+
+import numpy as np
 
 #: multiply-adds of one training product from which BLAS may use its threads
 TRAIN_MIN_WORK = 2**28
 #: multiply-adds of one predict product from which BLAS may use its threads
 PREDICT_MIN_WORK = 2**25
+#: multiply-adds of one training product from which it is computed in halves
+SPLIT_MIN_WORK = 2**24
+#: a split falls on a multiple of this many rows or columns
+SPLIT_ALIGN = 16
 
 _lock = threading.Lock()
 _active = []  # thread counts asked for by the calls in flight
 _saved = None  # the BLAS libraries' thread counts before the first of them
 _blas = None
+_local = threading.local()  # .split, .helper: the training call's product mode
+_helper = (None, None)  # (pid, executor) of the helper thread
 
 
 def _libraries():
@@ -69,6 +88,109 @@ def training_work(batch_size, n_samples, layer_units):
     batch = 200 if batch_size == "auto" else batch_size
     return min(batch, n_samples) * max(
         a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _executor():
+    """The process's helper thread (a new one after a fork)."""
+    global _helper
+    pid, executor = _helper
+    if pid != os.getpid():
+        executor = ThreadPoolExecutor(1, thread_name_prefix="sk_hashednets")
+        _helper = (os.getpid(), executor)
+    return executor
+
+
+def _halves(m, n):
+    """Where to cut an m x n output: ``(axis, index)``, or None for one piece."""
+    axis, size = (1, n) if n >= m else (0, m)
+    cut = size // 2 // SPLIT_ALIGN * SPLIT_ALIGN
+    return None if cut == 0 else (axis, cut)
+
+
+def matmul(a, b, out):
+    """``out = a @ b``; in a training call, a product of at least
+    :data:`SPLIT_MIN_WORK` multiply-adds is two products over halves of
+    ``out``, the second on the helper thread when the call may use it."""
+    m, k = a.shape
+    n = b.shape[1]
+    cut = (_halves(m, n) if getattr(_local, "split", False)
+           and m * k * n >= SPLIT_MIN_WORK else None)
+    if cut is None:
+        return np.matmul(a, b, out=out)
+    axis, i = cut
+    if axis == 0:
+        first, second = (a[:i], b, out[:i]), (a[i:], b, out[i:])
+    else:
+        first, second = (a, b[:, :i], out[:, :i]), (a, b[:, i:], out[:, i:])
+    if not _local.helper:
+        np.matmul(*first[:2], out=first[2])
+        np.matmul(*second[:2], out=second[2])
+        return out
+    future = _executor().submit(np.matmul, *second[:2], out=second[2])
+    try:
+        np.matmul(*first[:2], out=first[2])
+    finally:
+        future.result()
+    return out
+
+
+def matmul_rows(a, b, out, consume):
+    """``out = a @ b``, then ``consume(rows)`` over the rows of ``out`` in
+    order. In a training call a product of at least :data:`SPLIT_MIN_WORK`
+    multiply-adds is two products over halves of the rows, and the first
+    half is consumed while the helper thread (where the call may use it)
+    computes the second."""
+    m, k = a.shape
+    n = b.shape[1]
+    cut = m // 2 // SPLIT_ALIGN * SPLIT_ALIGN
+    if not (getattr(_local, "split", False) and m * k * n >= SPLIT_MIN_WORK
+            and cut > 0):
+        np.matmul(a, b, out=out)
+        consume(slice(0, m))
+        return out
+    first, second = slice(0, cut), slice(cut, m)
+    if _local.helper:
+        future = _executor().submit(np.matmul, a[second], b, out=out[second])
+        try:
+            np.matmul(a[first], b, out=out[first])
+            consume(first)
+        finally:
+            future.result()
+    else:
+        np.matmul(a[first], b, out=out[first])
+        consume(first)
+        np.matmul(a[second], b, out=out[second])
+    consume(second)
+    return out
+
+
+def _blas_limit():
+    return max((lib.get_num_threads() for lib in _libraries()), default=1)
+
+
+@contextmanager
+def training_threads(work):
+    """:func:`blas_threads` for a training call whose largest product has
+    ``work`` multiply-adds, with its products in training mode (see
+    :func:`matmul`): the helper thread joins when the policy runs BLAS on one
+    thread and the setting the call found allows two."""
+    found = _blas_limit()
+    with blas_threads(work, TRAIN_MIN_WORK):
+        saved = getattr(_local, "split", False), getattr(_local, "helper", False)
+        _local.split = True
+        _local.helper = (_blas_limit() == 1 and found >= 2 and _cpus() >= 2
+                         and not _in_dask_worker())
+        try:
+            yield
+        finally:
+            _local.split, _local.helper = saved
 
 
 @contextmanager
