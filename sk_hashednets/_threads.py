@@ -184,8 +184,9 @@ def training_threads(work):
     found = _blas_limit()
     with blas_threads(work, TRAIN_MIN_WORK):
         saved = getattr(_local, "split", False), getattr(_local, "helper", False)
-        _local.split = True
-        _local.helper = (_blas_limit() == 1 and found >= 2 and _cpus() >= 2
+        # on more BLAS threads a product is parallel already: leave it whole
+        _local.split = _blas_limit() == 1
+        _local.helper = (_local.split and found >= 2 and _cpus() >= 2
                          and not _in_dask_worker())
         try:
             yield

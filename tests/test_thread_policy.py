@@ -155,9 +155,14 @@ def test_products_split_only_in_training_calls(monkeypatch):
     a, b = np.ones((64, 64)), np.ones((64, 64))
     _threads.matmul(a, b, np.empty((64, 64)))
     assert len(calls) == 1
-    with _threads.training_threads(1):
+    with _threads.training_threads(1):  # a small product: one BLAS thread
         _threads.matmul(a, b, np.empty((64, 64)))
     assert len(calls) == 3
+    # a product that BLAS runs on its own threads stays whole
+    monkeypatch.setattr(_threads, "TRAIN_MIN_WORK", 1)
+    with threadpool_limits(2, user_api="blas"), _threads.training_threads(1):
+        _threads.matmul(a, b, np.empty((64, 64)))
+    assert len(calls) == 4 or _threads._blas_limit() < 2
 
 
 @pytest.mark.parametrize("limit, helper", [(None, True), (1, False)])
