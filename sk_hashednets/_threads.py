@@ -107,37 +107,42 @@ def _executor():
     return executor
 
 
-def _halves(m, n):
-    """Where to cut an m x n output: ``(axis, index)``, or None for one piece."""
-    axis, size = (1, n) if n >= m else (0, m)
-    cut = size // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    return None if cut == 0 else (axis, cut)
+def _split(work):
+    """Whether a product of ``work`` multiply-adds is split in this call."""
+    return getattr(_local, "split", False) and work >= SPLIT_MIN_WORK
+
+
+def _halves(first, second):
+    """``first()`` here while ``second()`` runs on the helper thread where
+    the call may use it (else after ``first``); both done on return."""
+    if not _local.helper:
+        first()
+        second()
+        return
+    future = _executor().submit(second)
+    try:
+        first()
+    finally:
+        future.result()
 
 
 def matmul(a, b, out):
     """``out = a @ b``; in a training call, a product of at least
     :data:`SPLIT_MIN_WORK` multiply-adds is two products over halves of
-    ``out``, the second on the helper thread when the call may use it."""
+    ``out`` (its longer side), the second on the helper thread when the call
+    may use it."""
     m, k = a.shape
     n = b.shape[1]
-    cut = (_halves(m, n) if getattr(_local, "split", False)
-           and m * k * n >= SPLIT_MIN_WORK else None)
-    if cut is None:
+    axis, size = (1, n) if n >= m else (0, m)
+    i = size // 2 // SPLIT_ALIGN * SPLIT_ALIGN
+    if i == 0 or not _split(m * k * n):
         return np.matmul(a, b, out=out)
-    axis, i = cut
     if axis == 0:
-        first, second = (a[:i], b, out[:i]), (a[i:], b, out[i:])
+        _halves(lambda: np.matmul(a[:i], b, out=out[:i]),
+                lambda: np.matmul(a[i:], b, out=out[i:]))
     else:
-        first, second = (a, b[:, :i], out[:, :i]), (a, b[:, i:], out[:, i:])
-    if not _local.helper:
-        np.matmul(*first[:2], out=first[2])
-        np.matmul(*second[:2], out=second[2])
-        return out
-    future = _executor().submit(np.matmul, *second[:2], out=second[2])
-    try:
-        np.matmul(*first[:2], out=first[2])
-    finally:
-        future.result()
+        _halves(lambda: np.matmul(a, b[:, :i], out=out[:, :i]),
+                lambda: np.matmul(a, b[:, i:], out=out[:, i:]))
     return out
 
 
@@ -148,25 +153,18 @@ def matmul_rows(a, b, out, consume):
     half is consumed while the helper thread (where the call may use it)
     computes the second."""
     m, k = a.shape
-    n = b.shape[1]
-    cut = m // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if not (getattr(_local, "split", False) and m * k * n >= SPLIT_MIN_WORK
-            and cut > 0):
+    i = m // 2 // SPLIT_ALIGN * SPLIT_ALIGN
+    if i == 0 or not _split(m * k * b.shape[1]):
         np.matmul(a, b, out=out)
         consume(slice(0, m))
         return out
-    first, second = slice(0, cut), slice(cut, m)
-    if _local.helper:
-        future = _executor().submit(np.matmul, a[second], b, out=out[second])
-        try:
-            np.matmul(a[first], b, out=out[first])
-            consume(first)
-        finally:
-            future.result()
-    else:
+    first, second = slice(0, i), slice(i, m)
+
+    def first_half():
         np.matmul(a[first], b, out=out[first])
         consume(first)
-        np.matmul(a[second], b, out=out[second])
+
+    _halves(first_half, lambda: np.matmul(a[second], b, out=out[second]))
     consume(second)
     return out
 
