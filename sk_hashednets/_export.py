@@ -3,21 +3,82 @@
 The C code stores only what the model stores (buckets, biases, seeds) and
 recomputes every virtual weight with the documented hash recipe while it runs,
 so the compiled model keeps the compression: no index table, nothing of size
-``n_in x n_out``.
+``n_in x n_out``. It computes in single precision (a Cortex-M4F's FPU has no
+double). The C text itself is in :mod:`._export_c_code`.
 """
 
+import copy
 import re
 import textwrap
 from pathlib import Path
 
+# ---- TEMPORARY stand-in for sk_hashednets._description.describe (landing) ----
+from types import SimpleNamespace  # noqa: E402
+
 import numpy as np
-from sklearn.base import is_classifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import is_classifier  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from . import __version__, _kernels
-from ._base import BaseHashedMLP
+from . import _export_c_code as code
+from ._base import BaseHashedMLP  # noqa: E402
+
+
+def describe(model, export="export_c"):
+    scaler, est = None, model
+    if isinstance(model, Pipeline):
+        steps = [(n, s) for n, s in model.steps if s not in (None, "passthrough")]
+        if not steps:
+            raise ValueError("The Pipeline has no estimator to export.")
+        *before, (_, est) = steps
+        if len(before) > 1 or (before and not isinstance(before[0][1], StandardScaler)):
+            listed = ", ".join(f"{n!r} ({type(s).__name__})" for n, s in before)
+            raise ValueError(f"{export} can fold only a single StandardScaler placed "
+                             f"before the model; this Pipeline has {listed}.")
+        if before:
+            scaler = before[0][1]
+    if not isinstance(est, BaseHashedMLP):
+        raise TypeError(f"{export} expects a fitted HashedMLPClassifier or "
+                        f"HashedMLPRegressor, or a Pipeline ending with one; got "
+                        f"{type(est).__name__}.")
+    method = getattr(est, "_method", None) or est.method
+    if method not in _METHODS:
+        raise ValueError(f"{export} exports method='hashing' and 'hashing_blocks'; "
+                         f"this model uses method={method!r}.")
+    check_is_fitted(est, "buckets_")
+    if scaler is not None:
+        check_is_fitted(scaler)
+        if scaler.n_features_in_ != est.n_features_in_:
+            raise ValueError(f"The StandardScaler has {scaler.n_features_in_} "
+                             f"features but the model expects {est.n_features_in_}.")
+    y_type = getattr(est, "_y_type", None)
+    classes = getattr(est, "classes_", None)
+    if y_type == "binary" and len(classes) == 1:
+        raise ValueError(f"The model was fitted on a single class "
+                         f"({classes.tolist()[0]!r}) and always predicts it; there "
+                         "is no network to export.")
+    units = [int(est.n_features_in_)] + [len(b) for b in est.intercepts_]
+    layers = tuple(SimpleNamespace(
+        method=method, n_in=units[k], n_out=units[k + 1], n_buckets=len(w),
+        buckets=w, bias=b, seed_h=int(est.hash_seeds_[k][0]),
+        seed_xi=int(est.hash_seeds_[k][1]),
+        block=_kernels.BLOCK if method == "hashing_blocks" else None)
+        for k, (w, b) in enumerate(zip(est.buckets_, est.intercepts_)))
+    x_mean = x_scale = None
+    if scaler is not None:
+        x_mean = scaler.mean_ if scaler.with_mean else None
+        x_scale = scaler.scale_ if scaler.with_std else None
+    clf = is_classifier(est)
+    return SimpleNamespace(
+        layers=layers, activation=est.activation_,
+        head=SimpleNamespace(name=est.out_activation_), is_classifier=clf,
+        y_type=y_type, classes=classes, n_features=units[0],
+        n_outputs=2 if y_type == "binary" else units[-1], x_mean=x_mean,
+        x_scale=x_scale, y_mean=None if clf else est.target_mean_,
+        y_scale=None if clf else est.target_scale_, dtype=est.buckets_[0].dtype)
+# ---- end of the stand-in ----
 
 # The XXH32 primes the C hash needs: the kernels' own constants.
 _PRIMES = {"P2": _kernels._P2, "P3": _kernels._P3, "P4": _kernels._P4,
@@ -31,6 +92,7 @@ _C_KEYWORDS = frozenset(
 )
 
 _BUCKET_TYPES = {"float32": "float", "int8": "int8_t"}
+_METHODS = ("hashing", "hashing_blocks")
 
 
 def export_c(model, path, name="model", *, buckets="float32"):
@@ -39,8 +101,9 @@ def export_c(model, path, name="model", *, buckets="float32"):
     The source file ``path`` needs only the C standard library's
     ``<stdint.h>`` and ``<math.h>`` (link with ``-lm``). It holds the buckets
     and biases as ``static const`` arrays and recomputes the hashes of every
-    virtual weight on the fly, with the documented hash recipe. It defines one
-    function:
+    virtual weight on the fly, with the documented hash recipe (for
+    ``method="hashing_blocks"``, one hash pair per block of 64 weights). It
+    defines one function:
 
     * ``void <name>_predict_proba(const float *x, float *out)`` for a
       classifier: ``out`` receives the row of ``predict_proba`` (two columns
@@ -50,10 +113,10 @@ def export_c(model, path, name="model", *, buckets="float32"):
 
     ``x`` holds ``<NAME>_N_FEATURES`` floats, ``out`` ``<NAME>_N_OUTPUTS``.
     The function allocates nothing; it works in one static scratch buffer of
-    ``<NAME>_SCRATCH_SIZE`` doubles, so it is **not thread-safe**. Sums are
-    accumulated in double precision over the float32 parameters, so the
-    output is the exported model's to the rounding of a float; see the
-    user guide's page "On-device export (C)" for how it compares with
+    ``<NAME>_SCRATCH_SIZE`` floats, so it is **not thread-safe**. It computes
+    in single precision (float sums, ``expf``, ``tanhf``): no double
+    arithmetic, which a Cortex-M4F's FPU does not have. See the user guide's
+    page "On-device export (C)" for how its output compares with
     ``predict_proba`` / ``predict``.
 
     A header ``<stem>.h`` with the ``#define`` constants and the prototype is
@@ -63,7 +126,8 @@ def export_c(model, path, name="model", *, buckets="float32"):
     Parameters
     ----------
     model : HashedMLPClassifier, HashedMLPRegressor or Pipeline
-        A fitted estimator of this package, or a fitted ``Pipeline`` made of a
+        A fitted estimator of this package with ``method="hashing"`` or
+        ``"hashing_blocks"``, or a fitted ``Pipeline`` made of a
         ``StandardScaler`` followed by one: the scaler's mean and scale are
         folded into the C code, which then takes raw features. Any other
         preprocessing is the caller's job, in C, before calling the function.
@@ -73,10 +137,11 @@ def export_c(model, path, name="model", *, buckets="float32"):
         Prefix of every C identifier: a valid C identifier, not a keyword.
     buckets : {"float32", "int8"}, default="float32"
         Storage of the buckets. ``"int8"`` quantizes each layer's buckets with
-        one scale per layer, ``s = max|w| / 127`` and ``q = rint(w / s)``
-        (``s = 1`` for an all-zero layer), and the layer computes
-        ``s * (a @ Q) + b``, where ``Q`` is the virtual matrix of ``q``:
-        about a quarter of the flash for the buckets. Biases stay float32.
+        one scale per layer, ``s = float32(max|w| / 127)`` and
+        ``q = rint(w / s)`` (``s = 1`` for an all-zero layer), and the layer
+        computes ``s * (a @ Q) + b``, where ``Q`` is the virtual matrix of
+        ``q``: about a quarter of the flash for the buckets. Biases stay
+        float32. The model it computes is :func:`dequantized`'s.
 
     Returns
     -------
@@ -90,8 +155,9 @@ def export_c(model, path, name="model", *, buckets="float32"):
         ending with one).
     ValueError
         For a bad ``name``, ``path`` or ``buckets``; a Pipeline step other
-        than one StandardScaler; a model whose ``method`` is not
-        ``"hashing"``; parameters that are not finite in float32.
+        than one StandardScaler; a model whose ``method`` has no C form
+        (only ``"hashing"`` and ``"hashing_blocks"`` have one); an output
+        head without a C form; parameters that are not finite in float32.
     NotFittedError
         If the model or its scaler is not fitted.
     """
@@ -110,92 +176,53 @@ def export_c(model, path, name="model", *, buckets="float32"):
     if source.suffix != ".c":
         raise ValueError(f"path must name a C source file ending with '.c', got "
                          f"{str(path)!r}.")
-    scaler, estimator = _split_pipeline(model)
-    spec = _Spec(estimator, scaler, name, buckets)
+    spec = _Spec(describe(model, export="export_c"), name, buckets)
+    text, header_text = _render_source(spec), _render_header(spec)
     header = source.with_suffix(".h")
-    source.write_text(_render_source(spec))
-    header.write_text(_render_header(spec))
+    source.write_text(text)
+    header.write_text(header_text)
     return source, header
-
-
-# --------------------------------------------------------------------------
-# what gets exported
-# --------------------------------------------------------------------------
-def _split_pipeline(model):
-    """Return (StandardScaler or None, hashed estimator), or raise."""
-    scaler = None
-    estimator = model
-    if isinstance(model, Pipeline):
-        steps = [(n, s) for n, s in model.steps if s not in (None, "passthrough")]
-        if not steps:
-            raise ValueError("The Pipeline has no estimator to export.")
-        *before, (_, estimator) = steps
-        if len(before) > 1 or (before and not isinstance(before[0][1], StandardScaler)):
-            listed = ", ".join(f"{n!r} ({type(s).__name__})" for n, s in before)
-            raise ValueError(
-                "export_c can fold only a single StandardScaler placed before the "
-                f"model into the C code; this Pipeline has {listed}. Export the "
-                "final estimator and apply the other preprocessing yourself "
-                "before calling the exported function."
-            )
-        if before:
-            scaler = before[0][1]
-    if not isinstance(estimator, BaseHashedMLP):
-        raise TypeError(
-            "export_c expects a fitted HashedMLPClassifier or HashedMLPRegressor, "
-            "or a Pipeline ending with one; got "
-            f"{type(estimator).__name__}."
-        )
-    # the method the model was fitted with (``method`` may have been changed
-    # since), else the parameter of an unfitted model
-    method = getattr(estimator, "_method", None) or getattr(estimator, "method",
-                                                            "hashing")
-    if method != "hashing":
-        raise ValueError(
-            f"export_c exports hashed layers only (method='hashing'); this model "
-            f"uses method={method!r}."
-        )
-    check_is_fitted(estimator, "buckets_")
-    if scaler is not None:
-        check_is_fitted(scaler)
-    if scaler is not None and scaler.n_features_in_ != estimator.n_features_in_:
-        raise ValueError(
-            f"The StandardScaler has {scaler.n_features_in_} features but the "
-            f"model expects {estimator.n_features_in_}."
-        )
-    return scaler, estimator
 
 
 class _Spec:
     """Everything the C templates need, validated and converted."""
 
-    def __init__(self, est, scaler, name, buckets):
+    def __init__(self, desc, name, buckets):
         self.name = name
         self.NAME = name.upper()
-        self.kind = type(est).__name__
+        self.kind = "HashedMLPClassifier" if desc.is_classifier else \
+            "HashedMLPRegressor"
         self.buckets = buckets
         self.weight_type = _BUCKET_TYPES[buckets]
-        self.model_dtype = est.buckets_[0].dtype
-        self.activation = est.activation_
-        self.out_activation = est.out_activation_
-        self.y_type = getattr(est, "_y_type", None)
-        self.is_classifier = is_classifier(est)
-        self.function = name + ("_predict_proba" if self.is_classifier else "_predict")
-        self.units = [int(est.n_features_in_)] + [len(b) for b in est.intercepts_]
-        self.n_features = self.units[0]
-        self.n_outputs = 2 if self.y_type == "binary" else self.units[-1]
-        self.n_stored = int(est.n_stored_params_)
-        self.seeds = np.asarray(est.hash_seeds_, dtype=np.uint32)
-        self.classes = getattr(est, "classes_", None)
-        if self.y_type == "binary" and len(self.classes) == 1:
-            only = self.classes.tolist()[0]
+        self.activation = desc.activation
+        self.head = desc.head.name
+        if self.head not in code.HEADS:
             raise ValueError(
-                f"The model was fitted on a single class ({only!r}) and always "
-                "predicts it; there is no network to export."
+                f"export_c has no C form for the output head {self.head!r}; it "
+                f"exports {sorted(code.HEADS)}."
             )
+        self.y_type = desc.y_type
+        self.is_classifier = desc.is_classifier
+        self.classes = desc.classes
+        self.function = name + ("_predict_proba" if self.is_classifier else "_predict")
+        layers = desc.layers
+        methods = {layer.method for layer in layers}
+        if not methods <= set(_METHODS) or len(methods) != 1:
+            raise ValueError(
+                f"export_c exports method='hashing' and 'hashing_blocks'; this "
+                f"model's layers use {sorted(methods)}."
+            )
+        self.method = methods.pop()
+        self.block = layers[0].block
+        self.units = [layers[0].n_in] + [layer.n_out for layer in layers]
+        self.n_features = self.units[0]
+        self.n_outputs = desc.n_outputs
+        self.n_stored = sum(layer.n_buckets + layer.n_out for layer in layers)
+        self.seeds = [(layer.seed_h, layer.seed_xi) for layer in layers]
 
         self.weights, self.scales, self.biases = [], [], []
-        for idx, (w, b) in enumerate(zip(est.buckets_, est.intercepts_)):
+        for idx, layer in enumerate(layers):
+            w, b = layer.buckets, layer.bias
             with np.errstate(over="ignore"):  # overflow is reported below
                 w32, b32 = w.astype(np.float32), b.astype(np.float32)
             if not (np.all(np.isfinite(w32)) and np.all(np.isfinite(b32))):
@@ -211,18 +238,9 @@ class _Spec:
                 self.weights.append(w32)
             self.biases.append(b32)
 
-        self.x_mean = self.x_scale = None
-        if scaler is not None:  # as StandardScaler.transform: (x - mean) / scale
-            if scaler.with_mean:
-                self.x_mean = np.asarray(scaler.mean_, dtype=np.float64)
-            if scaler.with_std:
-                self.x_scale = np.asarray(scaler.scale_, dtype=np.float64)
-        self.y_mean = self.y_scale = None
-        if not self.is_classifier:
-            self.y_mean = np.asarray(est.target_mean_, dtype=np.float64)
-            self.y_scale = np.asarray(est.target_scale_, dtype=np.float64)
-
-        # Scratch: layer l writes its n_out doubles at the start of the buffer
+        self.x_mean, self.x_scale = desc.x_mean, desc.x_scale
+        self.y_mean, self.y_scale = desc.y_mean, desc.y_scale
+        # Scratch: layer l writes its n_out floats at the start of the buffer
         # when l is even and at its end when l is odd, so a layer's input and
         # output never overlap if the buffer holds the widest consecutive pair.
         outs = self.units[1:]
@@ -234,15 +252,34 @@ class _Spec:
 def quantize_int8(w):
     """Per-layer symmetric int8 quantization: ``w ~= scale * q``.
 
-    ``scale = max|w| / 127`` (1 for an all-zero ``w``), ``q = rint(w / scale)``
-    in ``[-127, 127]``. Returns ``(q, scale)`` with ``q`` int8 and ``scale`` a
-    Python float.
+    ``scale = float32(max|w| / 127)`` (1 for an all-zero ``w``),
+    ``q = rint(w / scale)`` clipped to ``[-127, 127]``. Returns ``(q, scale)``
+    with ``q`` int8 and ``scale`` a float32 scalar (what the C file stores).
     """
     w = np.asarray(w, dtype=np.float64)
     peak = float(np.max(np.abs(w))) if w.size else 0.0
-    scale = peak / 127.0 if peak > 0 else 1.0
-    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+    scale = np.float32(peak / 127.0 if peak > 0 else 1.0)
+    q = np.clip(np.rint(w / np.float64(scale)), -127, 127).astype(np.int8)
     return q, scale
+
+
+def dequantized(model):
+    """The model an ``export_c(..., buckets="int8")`` file computes, in Python.
+
+    A copy of ``model`` (estimator or Pipeline) whose buckets are
+    ``scale * q`` of :func:`quantize_int8`, in the fitted dtype: its
+    ``predict_proba`` / ``predict`` is the reference the int8 C output is
+    checked against (the C code computes ``scale * (a @ Q) + b``, the same
+    model up to float rounding).
+    """
+    model = copy.deepcopy(model)
+    est = model[-1] if hasattr(model, "steps") else model
+    levels = []
+    for w in est.buckets_:
+        q, scale = quantize_int8(w)
+        levels.append((np.float64(scale) * q).astype(w.dtype))
+    est.buckets_ = levels
+    return model
 
 
 # --------------------------------------------------------------------------
@@ -254,10 +291,6 @@ def _f32(v):
     if not any(c in text for c in ".en"):
         text += ".0"
     return text + "f"
-
-
-def _f64(v):
-    return repr(float(v))
 
 
 def _array(ctype, name, values, fmt, per_line=8):
@@ -299,19 +332,22 @@ def _describe(spec):
         store = "int8 buckets, one scale per layer (w ~= scale * q), float32 biases"
     else:
         store = "float32 buckets and biases"
+    method = ("hashing" if spec.method == "hashing" else
+              f"hashing_blocks (blocks of {spec.block} consecutive buckets)")
     return [
         f"{spec.kind} exported by sk-hashednets {__version__} (export_c).",
         "",
-        f"Layers {shape}; hidden activation {spec.activation}; output "
-        f"{spec.out_activation}.",
+        f"Layers {shape}; method {method}; hidden activation {spec.activation}; "
+        f"output {spec.head}.",
         f"{target}.",
         f"Input: {spec.n_features} floats, {inputs}.",
         f"Stored parameters: {spec.n_stored} (buckets + biases), {store}.",
         "",
         f"void {spec.function}(const float *x, float *out);",
         f"  x: {spec.NAME}_N_FEATURES floats; out: {spec.NAME}_N_OUTPUTS floats.",
-        "  No heap allocation. NOT thread-safe: every call works in one static",
-        f"  scratch buffer of {spec.NAME}_SCRATCH_SIZE doubles.",
+        "  Single precision throughout. No heap allocation. NOT thread-safe:",
+        f"  every call works in one static scratch buffer of "
+        f"{spec.NAME}_SCRATCH_SIZE floats.",
     ]
 
 
@@ -347,58 +383,10 @@ def _render_header(spec):
     )
 
 
-_HASH = """\
-/* XXH32 of the 8-byte key u32le(i) || u32le(j), split in two: the first half
-   depends only on (i, seed) and is computed once per input unit. */
-static uint32_t {n}_rotl17(uint32_t v)
-{{
-    return (v << 17) | (v >> 15);
-}}
-
-static uint32_t {n}_hash_i(uint32_t i, uint32_t seed)
-{{
-    const uint32_t h = seed + {P5} + 8u + i * {P3};
-    return {n}_rotl17(h) * {P4};
-}}
-
-static uint32_t {n}_hash_j(uint32_t h, uint32_t j)
-{{
-    h = {n}_rotl17(h + j * {P3}) * {P4};
-    h ^= h >> 15;
-    h *= {P2};
-    h ^= h >> 13;
-    h *= {P3};
-    return h ^ (h >> 16);
-}}
-
-/* z[j] += a * V[i][j] for every output j, where
-   V[i][j] = xi(i, j) * w[h(i, j)],
-   h(i, j) = (H(i, j, seed_h) * n_buckets) >> 32 in 64-bit unsigned arithmetic,
-   xi(i, j) = -1 if the top bit of H(i, j, seed_xi) is set, else +1. */
-static void {n}_accumulate(const {n}_layer_t *layer, uint32_t i, double a, double *z)
-{{
-    const uint32_t hh = {n}_hash_i(i, layer->seed_h);
-    const uint32_t hx = {n}_hash_i(i, layer->seed_xi);
-    uint32_t j;
-    for (j = 0; j < layer->n_out; ++j) {{
-        const uint64_t h = {n}_hash_j(hh, j);
-        const uint32_t k = (uint32_t)((h * layer->n_buckets) >> 32);
-        const double v = a * (double)layer->w[k];
-        z[j] += ({n}_hash_j(hx, j) >> 31) ? -v : v;
-    }}
-}}
-"""
-
-_ACTIVATIONS = {
-    "relu": "if (z[k] <= 0.0) z[k] = 0.0;",
-    "tanh": "z[k] = tanh(z[k]);",
-    "logistic": "z[k] = 1.0 / (1.0 + exp(-z[k]));",
-}
-
-
 def _render_source(spec):
     n, N = spec.name, spec.NAME
-    primes = {k: _u32(v) for k, v in _PRIMES.items()}
+    fmt = dict(n=n, N=N, wt=spec.weight_type,
+               **{k: _u32(v) for k, v in _PRIMES.items()})
     int8 = spec.buckets == "int8"
     out = [
         _comment(
@@ -415,12 +403,16 @@ def _render_source(spec):
         ),
         "#include <math.h>\n#include <stdint.h>\n\n",
         _defines(spec),
+    ]
+    if spec.method == "hashing_blocks":
+        out.append(f"#define {N}_BLOCK {spec.block}u\n")
+    out += [
         f"\nvoid {spec.function}(const float *x, float *out);\n\n",
         "typedef struct {\n"
         "    uint32_t n_in, n_out, n_buckets, seed_h, seed_xi;\n"
         f"    const {spec.weight_type} *w;\n"
         "    const float *b;\n"
-        + ("    double scale; /* w ~= scale * q */\n" if int8 else "")
+        + ("    float scale; /* w ~= scale * q */\n" if int8 else "")
         + f"}} {n}_layer_t;\n\n",
     ]
 
@@ -428,55 +420,60 @@ def _render_source(spec):
     for label, values in [("x_mean", spec.x_mean), ("x_scale", spec.x_scale),
                           ("y_mean", spec.y_mean), ("y_scale", spec.y_scale)]:
         if values is not None:
-            out.append(_array("double", f"{n}_{label}", values, _f64) + "\n")
-    fmt = str if int8 else _f32
+            out.append(_array("float", f"{n}_{label}", values, _f32) + "\n")
     rows = []
     for idx, (w, b) in enumerate(zip(spec.weights, spec.biases)):
         n_in, n_out = spec.units[idx], spec.units[idx + 1]
         out.append(f"/* layer {idx}: {n_in} -> {n_out}, {len(w)} buckets */\n")
-        out.append(_array(spec.weight_type, f"{n}_w{idx}", w, fmt))
+        out.append(_array(spec.weight_type, f"{n}_w{idx}", w, str if int8 else _f32))
         out.append(_array("float", f"{n}_b{idx}", b, _f32))
         out.append("\n")
         seed_h, seed_xi = spec.seeds[idx]
-        scale = f", {_f64(spec.scales[idx])}" if int8 else ""
+        scale = f", {_f32(spec.scales[idx])}" if int8 else ""
         rows.append(f"    {{{n_in}u, {n_out}u, {len(w)}u, {_u32(seed_h)}, "
                     f"{_u32(seed_xi)}, {n}_w{idx}, {n}_b{idx}{scale}}}")
     n_layers = len(rows)
     out.append(f"static const {n}_layer_t {n}_layers[{n_layers}] = {{\n"
                + ",\n".join(rows) + "\n};\n\n")
-    out.append(f"static double {n}_scratch[{N}_SCRATCH_SIZE];\n\n")
+    out.append(f"static float {n}_scratch[{N}_SCRATCH_SIZE];\n\n")
 
     # code
-    out.append(_HASH.format(n=n, **primes))
-    finish = "z[j] * layer->scale + (double)layer->b[j]" if int8 else \
-        "z[j] + (double)layer->b[j]"
+    out.append(code.HASH.format(**fmt))
+    if spec.method == "hashing" and not int8 or spec.method == "hashing_blocks":
+        out.append("\n" + code.FLIP.format(**fmt))
+    if spec.method == "hashing":
+        out.append("\n" + code.HASHING["int8" if int8 else "float"]
+                   .format(**fmt))
+    else:
+        out.append("\n" + code.BLOCKS.format(**fmt))
+    finish = "z[j] * layer->scale + layer->b[j]" if int8 else "z[j] + layer->b[j]"
     out.append(
         f"\n/* z = z + b (int8: z = scale * z + b) */\n"
-        f"static void {n}_bias(const {n}_layer_t *layer, double *z)\n{{\n"
+        f"static void {n}_bias(const {n}_layer_t *layer, float *z)\n{{\n"
         f"    uint32_t j;\n"
         f"    for (j = 0; j < layer->n_out; ++j)\n"
         f"        z[j] = {finish};\n}}\n"
     )
     if n_layers > 1:
         out.append(
-            f"\n/* z = a V + b */\n"
-            f"static void {n}_layer(const {n}_layer_t *layer, const double *a, "
-            f"double *z)\n{{\n"
+            f"\n/* z = a V + b; zero inputs (inactive ReLU units) are skipped */\n"
+            f"static void {n}_layer(const {n}_layer_t *layer, const float *a, "
+            f"float *z)\n{{\n"
             f"    uint32_t i, j;\n"
             f"    for (j = 0; j < layer->n_out; ++j)\n"
-            f"        z[j] = 0.0;\n"
+            f"        z[j] = 0.0f;\n"
             f"    for (i = 0; i < layer->n_in; ++i)\n"
-            f"        if (a[i] != 0.0)\n"
+            f"        if (a[i] != 0.0f)\n"
             f"            {n}_accumulate(layer, i, a[i], z);\n"
             f"    {n}_bias(layer, z);\n}}\n"
         )
         if spec.activation != "identity":
             out.append(
                 f"\n/* hidden activation: {spec.activation} */\n"
-                f"static void {n}_activate(double *z, uint32_t n)\n{{\n"
+                f"static void {n}_activate(float *z, uint32_t n)\n{{\n"
                 f"    uint32_t k;\n"
                 f"    for (k = 0; k < n; ++k)\n"
-                f"        {_ACTIVATIONS[spec.activation]}\n}}\n"
+                f"        {code.ACTIVATIONS[spec.activation]}\n}}\n"
             )
     out.append(_render_predict(spec))
     return "".join(out)
@@ -487,29 +484,30 @@ def _render_predict(spec):
     units = spec.units
     n_layers = len(units) - 1
     if spec.x_mean is not None and spec.x_scale is not None:
-        feature = f"((double)x[i] - {n}_x_mean[i]) / {n}_x_scale[i]"
+        feature = f"(x[i] - {n}_x_mean[i]) / {n}_x_scale[i]"
     elif spec.x_mean is not None:
-        feature = f"(double)x[i] - {n}_x_mean[i]"
+        feature = f"x[i] - {n}_x_mean[i]"
     elif spec.x_scale is not None:
-        feature = f"(double)x[i] / {n}_x_scale[i]"
+        feature = f"x[i] / {n}_x_scale[i]"
     else:
-        feature = "(double)x[i]"
+        feature = "x[i]"
     activate = spec.activation != "identity"
     body = [
         f"\nvoid {spec.function}(const float *x, float *out)\n{{",
-        f"    double *z = {n}_scratch;",
+        f"    float *z = {n}_scratch;",
         "    uint32_t i;",
     ]
     if n_layers > 1:
         body.append("    uint32_t l;")
     body += [
         "",
-        "    /* layer 0 reads x, writes the start of the scratch buffer */",
+        "    /* layer 0 reads x, writes the start of the scratch buffer; zero",
+        "       inputs are skipped */",
         f"    for (i = 0; i < {units[1]}u; ++i)",
-        "        z[i] = 0.0;",
+        "        z[i] = 0.0f;",
         f"    for (i = 0; i < {N}_N_FEATURES; ++i) {{",
-        f"        const double a = {feature};",
-        "        if (a != 0.0)",
+        f"        const float a = {feature};",
+        "        if (a != 0.0f)",
         f"            {n}_accumulate(&{n}_layers[0], i, a, z);",
         "    }",
         f"    {n}_bias(&{n}_layers[0], z);",
@@ -523,7 +521,7 @@ def _render_predict(spec):
             "       other end of the buffer */",
             f"    for (l = 1; l < {n_layers}u; ++l) {{",
             f"        const {n}_layer_t *layer = &{n}_layers[l];",
-            f"        double *next = (z == {n}_scratch)",
+            f"        float *next = (z == {n}_scratch)",
             f"            ? {n}_scratch + {N}_SCRATCH_SIZE - layer->n_out",
             f"            : {n}_scratch;",
             f"        {n}_layer(layer, z, next);",
@@ -536,53 +534,6 @@ def _render_predict(spec):
             ]
         body.append("    }")
     body.append("")
-    body += _render_output(spec)
+    body += code.HEADS[spec.head](spec)
     body.append("}\n")
     return "\n".join(body)
-
-
-def _render_output(spec):
-    n = spec.name
-    n_out = spec.units[-1]
-    if spec.out_activation == "identity":
-        return [
-            "    /* identity output, back on the original target scale */",
-            f"    for (i = 0; i < {n_out}u; ++i)",
-            f"        out[i] = (float)(z[i] * {n}_y_scale[i] + {n}_y_mean[i]);",
-        ]
-    if spec.out_activation == "softmax":
-        return [
-            "    /* softmax */",
-            "    {",
-            "        double peak = z[0], total = 0.0;",
-            f"        for (i = 1; i < {n_out}u; ++i)",
-            "            if (z[i] > peak)",
-            "                peak = z[i];",
-            f"        for (i = 0; i < {n_out}u; ++i) {{",
-            "            z[i] = exp(z[i] - peak);",
-            "            total += z[i];",
-            "        }",
-            f"        for (i = 0; i < {n_out}u; ++i)",
-            "            out[i] = (float)(z[i] / total);",
-            "    }",
-        ]
-    if spec.y_type == "binary":
-        # predict_proba returns [1 - p, p], with 1 - p computed in the model's
-        # dtype: do the same, so that tiny complements match it.
-        if spec.model_dtype == np.float32:
-            complement = "out[0] = 1.0f - out[1];"
-        else:
-            complement = "out[0] = (float)(1.0 - p);"
-        return [
-            "    /* one logistic unit: out = [1 - p, p] */",
-            "    {",
-            "        const double p = 1.0 / (1.0 + exp(-z[0]));",
-            "        out[1] = (float)p;",
-            f"        {complement}",
-            "    }",
-        ]
-    return [
-        "    /* one logistic unit per label */",
-        f"    for (i = 0; i < {n_out}u; ++i)",
-        "        out[i] = (float)(1.0 / (1.0 + exp(-z[i])));",
-    ]
