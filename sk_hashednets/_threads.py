@@ -25,8 +25,9 @@ A training product that runs on one BLAS thread and has at least
 is at least 2, the process may run on two CPUs, and it is not in a Dask
 worker) the second half runs on a helper thread while the calling thread
 computes the first. Each half is one single-threaded BLAS call, so nothing
-spins while it waits, and a half's entries are computed exactly as by the
-whole product: the bits are the same with or without the helper.
+spins while it waits. A product is split only where the BLAS computes a half's
+entries exactly as the whole product does (:func:`_exact_halves`, probed once
+per shape): the bits are the same with or without the helper, and unsplit.
 """
 
 import os
@@ -52,6 +53,7 @@ _saved = None  # the BLAS libraries' thread counts before the first of them
 _blas = None
 _local = threading.local()  # .split, .helper: the training call's product mode
 _helper = (None, None)  # (pid, executor) of the helper thread
+_exact = {}  # (shapes, layouts, dtype, axis, split) -> whether halves are exact
 
 
 def _libraries():
@@ -112,6 +114,28 @@ def _split(work):
     return getattr(_local, "split", False) and work >= SPLIT_MIN_WORK
 
 
+def _exact_halves(a, b, axis, i):
+    """Whether this BLAS gives the bits of ``a @ b`` when the product is split
+    at ``i`` along ``axis`` of the output: checked once per shape and layout
+    on random operands. Not every kernel set does: OpenBLAS's ``Haswell``
+    sgemm (AVX2 machines, and AMD ones it does not know) sums an entry in an
+    order that depends on the other columns of the call, its ``SkylakeX``
+    sgemm does not. Where they differ, the product stays whole."""
+    layout = (a.flags.f_contiguous, b.flags.f_contiguous)
+    key = (a.shape, b.shape, layout, a.dtype.str, axis, i)
+    if key not in _exact:
+        rng = np.random.default_rng(0)
+        x, y = (rng.standard_normal(c.shape).astype(c.dtype, order="F" if f else "C")
+                for c, f in zip((a, b), layout))
+        whole = np.matmul(x, y)
+        if axis == 0:
+            parts = np.vstack([np.matmul(x[:i], y), np.matmul(x[i:], y)])
+        else:
+            parts = np.hstack([np.matmul(x, y[:, :i]), np.matmul(x, y[:, i:])])
+        _exact[key] = bool(np.array_equal(whole, parts))
+    return _exact[key]
+
+
 def _halves(first, second):
     """``first()`` here while ``second()`` runs on the helper thread where
     the call may use it (else after ``first``); both done on return."""
@@ -135,7 +159,7 @@ def matmul(a, b, out):
     n = b.shape[1]
     axis, size = (1, n) if n >= m else (0, m)
     i = size // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if i == 0 or not _split(m * k * n):
+    if i == 0 or not _split(m * k * n) or not _exact_halves(a, b, axis, i):
         return np.matmul(a, b, out=out)
     if axis == 0:
         _halves(lambda: np.matmul(a[:i], b, out=out[:i]),
@@ -154,7 +178,7 @@ def matmul_rows(a, b, out, consume):
     computes the second."""
     m, k = a.shape
     i = m // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if i == 0 or not _split(m * k * b.shape[1]):
+    if i == 0 or not _split(m * k * b.shape[1]) or not _exact_halves(a, b, 0, i):
         np.matmul(a, b, out=out)
         consume(slice(0, m))
         return out

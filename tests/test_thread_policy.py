@@ -150,6 +150,7 @@ def test_products_split_only_in_training_calls(monkeypatch):
     calls = []
     matmul = np.matmul
     monkeypatch.setattr(_threads, "SPLIT_MIN_WORK", 1)
+    monkeypatch.setattr(_threads, "_exact_halves", lambda *args: True)
     monkeypatch.setattr(_threads.np, "matmul",
                         lambda *a, **k: calls.append(1) or matmul(*a, **k))
     a, b = np.ones((64, 64)), np.ones((64, 64))
@@ -163,6 +164,30 @@ def test_products_split_only_in_training_calls(monkeypatch):
     with threadpool_limits(2, user_api="blas"), _threads.training_threads(1):
         _threads.matmul(a, b, np.empty((64, 64)))
     assert len(calls) == 4 or _threads._blas_limit() < 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_are_split_only_where_the_halves_are_exact(monkeypatch, dtype):
+    """The probe says what a direct comparison on this BLAS says, and a product
+    whose halves would differ from it stays one product."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((50, 784)).astype(dtype)
+    b = rng.standard_normal((784, 1000)).astype(dtype)
+    with threadpool_limits(1, user_api="blas"):
+        whole = a @ b
+        parts = np.hstack([a @ b[:, :496], a @ b[:, 496:]])
+        assert _threads._exact_halves(a, b, 1, 496) == np.array_equal(whole, parts)
+    calls = []
+    matmul = np.matmul
+    monkeypatch.setattr(_threads, "SPLIT_MIN_WORK", 1)
+    monkeypatch.setattr(_threads._local, "split", True, raising=False)
+    monkeypatch.setattr(_threads._local, "helper", False, raising=False)
+    monkeypatch.setattr(_threads, "_exact_halves", lambda *args: False)
+    monkeypatch.setattr(_threads.np, "matmul",
+                        lambda *a, **k: calls.append(1) or matmul(*a, **k))
+    _threads.matmul(a, b, np.empty((50, 1000), dtype=dtype))
+    _threads.matmul_rows(b.T, a.T, np.empty((1000, 50), dtype=dtype), lambda rows: None)
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("limit, helper", [(None, True), (1, False)])
