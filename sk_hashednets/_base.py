@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
 from ._budgets import check_rescalable, layer_budgets, plan_layers
 from ._layers import METHODS, make_layer_once
 from ._lbfgs import check_lbfgs_params, fit_lbfgs
-from ._network import LOSSES, forward
+from ._network import HEADS, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
 from ._threads import (
@@ -161,7 +161,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
 
     def _make_loss(self, out_activation):
         """The loss object for the output layer."""
-        return LOSSES[out_activation]()
+        return HEADS[out_activation].loss()
 
     def _training_targets(self, X, y, Y, incremental, target_state):
         """The targets the trainer sees; the classifier appends soft targets."""

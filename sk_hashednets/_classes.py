@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseHashedMLP
 from ._docstrings import ATTRIBUTES, PARAMETERS
-from ._network import LOSSES, Distillation
+from ._network import HEADS, Distillation, heads_of
 from ._persistence import StateError
 
 
@@ -343,7 +343,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         raw = self._forward(X)
         if len(self.classes_) == 1:  # fitted on a single class
             return np.ones_like(raw)
-        proba = LOSSES[self.out_activation_]().link(raw)
+        proba = HEADS[self.out_activation_].link(raw)
         if self._y_type == "binary":
             proba = proba.ravel()
             return np.vstack([1 - proba, proba]).T
@@ -530,14 +530,15 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
                     and value.dtype == np.float64):
                 raise StateError(f"{name} must be a float64 ndarray of shape "
                                  f"{shape}, got {value!r}.")
-        if state.get("out_activation_") not in ("identity", "exp"):
-            raise StateError("out_activation_ must be 'identity' or 'exp', got "
+        heads = heads_of("regressor")
+        if state.get("out_activation_") not in heads:
+            raise StateError(f"out_activation_ must be one of {heads}, got "
                              f"{state.get('out_activation_')!r}.")
 
     _target_attributes = ("target_mean_", "target_scale_")
 
     def _validation_score(self, raw, y, sample_weight, targets):
-        pred = _unscale(_link(raw, self._out_activation(targets)),
+        pred = _unscale(HEADS[self._out_activation(targets)].link(raw),
                         targets["target_mean_"],
                         targets["target_scale_"])
         return r2_score(y, pred, sample_weight=sample_weight)
@@ -600,7 +601,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
             The predicted values.
         """
         raw = self._forward(X)
-        return _unscale(_link(raw, self.out_activation_), self.target_mean_,
+        return _unscale(HEADS[self.out_activation_].link(raw), self.target_mean_,
                         self.target_scale_)
 
     def __sklearn_tags__(self):
@@ -619,11 +620,6 @@ def _labels(raw, y_type, classes):
     if y_type == "binary":
         return classes[positive[:, 0].astype(np.intp)]
     return positive.astype(int)
-
-
-def _link(raw, out_activation):
-    """Regression outputs: the identity, or exp for the Poisson loss."""
-    return np.exp(raw) if out_activation == "exp" else raw
 
 
 def _unscale(raw, mean, scale):

@@ -1,5 +1,8 @@
-"""The network between the estimator and the layers: forward passes, losses, and
-one training step over a batch with buffers allocated once per fit."""
+"""The network between the estimator and the layers: forward passes, the
+registry of output heads with their losses, and one training step over a batch
+with buffers allocated once per fit."""
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,12 +28,12 @@ class Loss:
 
     ``value_and_delta`` is the training hot path; the losses below run it as
     one fused kernel. A new loss only needs ``link`` and ``per_sample``: the
-    generic ``value_and_delta`` here derives the rest from them.
+    generic ``value_and_delta`` here derives the rest from them. Each loss
+    belongs to one output head of :data:`HEADS`.
     """
 
-    out_activation = None
-
-    def link(self, z):
+    @staticmethod
+    def link(z):
         """The output activation (what ``predict_proba``/``predict`` return)."""
         raise NotImplementedError
 
@@ -48,9 +51,9 @@ class Loss:
 
 
 class SquaredError(Loss):
-    out_activation = "identity"
 
-    def link(self, z):
+    @staticmethod
+    def link(z):
         return z
 
     def per_sample(self, z, Y):
@@ -62,9 +65,9 @@ class SquaredError(Loss):
 
 
 class SoftmaxCrossEntropy(Loss):
-    out_activation = "softmax"
 
-    def link(self, z):
+    @staticmethod
+    def link(z):
         return softmax(z, axis=1)
 
     def per_sample(self, z, Y):
@@ -77,9 +80,9 @@ class SoftmaxCrossEntropy(Loss):
 class LogisticCrossEntropy(Loss):
     """Binary cross-entropy per output column (binary and multilabel)."""
 
-    out_activation = "logistic"
 
-    def link(self, z):
+    @staticmethod
+    def link(z):
         return expit(z)
 
     def per_sample(self, z, Y):
@@ -100,9 +103,9 @@ class PoissonDeviance(Loss):
     :meth:`Loss.value_and_delta` computes.
     """
 
-    out_activation = "exp"
 
-    def link(self, z):
+    @staticmethod
+    def link(z):
         return np.exp(z)
 
     def per_sample(self, z, Y):
@@ -125,7 +128,6 @@ class Distillation(Loss):
 
     def __init__(self, hard, temperature, weight):
         self.hard = hard
-        self.out_activation = hard.out_activation
         self.temperature = float(temperature)
         self.weight = float(weight)
 
@@ -145,11 +147,41 @@ class Distillation(Loss):
         return (1 - weight) * hard + weight * T * T * soft
 
 
-LOSSES = {
-    loss.out_activation: loss
-    for loss in (SquaredError, SoftmaxCrossEntropy, LogisticCrossEntropy,
-                 PoissonDeviance)
-}
+@dataclass(frozen=True)
+class Head:
+    """An output head: the output activation a fitted model records as
+    ``out_activation_``, the link from the output layer's pre-activation to
+    what ``predict_proba`` (classifier) or ``predict`` (regressor, before the
+    target scaling is undone) returns, and the loss it trains with.
+
+    Every caller reads heads here: the estimators (which head their targets
+    ask for, which a saved model may hold), the training loop (the loss), and
+    both exports, which write each head by its ``name`` from one table of
+    their own and refuse a head that table lacks.
+    """
+
+    name: str
+    loss: type
+    estimator: str  # "classifier" or "regressor": which estimator fits it
+
+    def link(self, z):
+        return self.loss.link(z)
+
+
+#: The output heads, by ``out_activation_``. A classifier's ``"logistic"``
+#: head is one unit per label (multilabel) or one unit for the second class
+#: (binary, whose ``predict_proba`` is ``[1 - p, p]``).
+HEADS = {head.name: head for head in (
+    Head("softmax", SoftmaxCrossEntropy, "classifier"),
+    Head("logistic", LogisticCrossEntropy, "classifier"),
+    Head("identity", SquaredError, "regressor"),
+    Head("exp", PoissonDeviance, "regressor"),
+)}
+
+
+def heads_of(estimator):
+    """Names of the heads an estimator kind ("classifier", "regressor") fits."""
+    return tuple(name for name, head in HEADS.items() if head.estimator == estimator)
 
 
 # --------------------------------------------------------------------------

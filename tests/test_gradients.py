@@ -8,7 +8,7 @@ from conftest import numeric_gradient
 from sk_hashednets import _layers
 from sk_hashednets._budgets import plan_layers
 from sk_hashednets._layers import METHODS, make_layer
-from sk_hashednets._network import LOSSES, Loss, Trainer
+from sk_hashednets._network import HEADS, Loss, Trainer
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
 
@@ -39,7 +39,7 @@ def make_trainer(method, activation, out_activation, units, budgets, alpha, seed
         weights.append(layer.init_weights(0.8, rng, np.float64))
         biases.append(rng.uniform(-0.5, 0.5, units[i + 1]))
     trainer = Trainer(layers, weights, biases, activation=activation,
-                      loss=LOSSES[out_activation](), alpha=alpha, dropout=0.0,
+                      loss=HEADS[out_activation].loss(), alpha=alpha, dropout=0.0,
                       input_dropout=0.0, dropout_seed=0, batch_size=12,
                       n_outputs=units[-1], dtype=np.float64)
     return trainer
@@ -170,7 +170,7 @@ def test_fused_loss_kernels_match_their_definition(out_activation, dtype):
     z = (np.random.RandomState(1).randn(20, 4) * 5).astype(dtype)
     z[0] = [60.0, -60.0, 0.0, 1e-3]  # saturated units
     Y, sw = Y.astype(dtype), sw.astype(dtype)
-    loss = LOSSES[out_activation]()
+    loss = HEADS[out_activation].loss()
     fused, generic = np.empty_like(z), np.empty_like(z)
     value = loss.value_and_delta(z, Y, sw, sw.sum(dtype=np.float64), fused)
     expected = Loss.value_and_delta(loss, z, Y, sw, sw.sum(dtype=np.float64), generic)

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor
 from sk_hashednets._budgets import plan_layers
 from sk_hashednets._layers import METHODS, HashedWeights, make_layer
-from sk_hashednets._network import LOSSES, Trainer
+from sk_hashednets._network import HEADS, Trainer
 
 FIXED = settings(deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
@@ -125,7 +125,7 @@ def test_gradients_match_finite_differences_on_random_shapes(
         weights.append(layer.init_weights(1.0, rng, np.float64))
         biases.append(rng.uniform(-0.5, 0.5, n_out))
     trainer = Trainer(layers, weights, biases, activation=activation,
-                      loss=LOSSES[out_activation](), alpha=alpha, dropout=0.0,
+                      loss=HEADS[out_activation].loss(), alpha=alpha, dropout=0.0,
                       input_dropout=0.0, dropout_seed=0, batch_size=n_samples,
                       n_outputs=units[-1], dtype=np.float64)
     X = rng.randn(n_samples, units[0])
