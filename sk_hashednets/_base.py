@@ -53,9 +53,12 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             Interval(Integral, 1, None, closed="left"),
         ],
         "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "inverse_time"})
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_decay": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -94,6 +97,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         learning_rate="constant",
         learning_rate_init=0.001,
         power_t=0.5,
+        learning_rate_decay=1e-4,
         momentum=0.9,
         nesterovs_momentum=True,
         beta_1=0.9,
@@ -125,6 +129,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
+        self.learning_rate_decay = learning_rate_decay
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1

@@ -77,13 +77,17 @@ PARAMETERS = """
         do not apply; it needs ``dropout=0``, ``input_dropout=0`` and
         ``rescale_grad=False``, and has no ``partial_fit``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'inverse_time'}, \
+default='constant'
         Learning-rate schedule of ``solver='sgd'``, with the meanings of
         scikit-learn's MLP:
         ``'invscaling'`` uses ``learning_rate_init / (t + 1) ** power_t`` after
         each epoch (``t`` counts samples); ``'adaptive'`` divides the rate by 5
         each time progress stalls for ``n_iter_no_change`` epochs, and stops
-        once it falls below 1e-6.
+        once it falls below 1e-6. ``'inverse_time'`` (the HashedNets paper's
+        schedule, Torch's ``learningRateDecay``) takes update ``k`` (counted
+        from 0 over all epochs of a fit) at
+        ``learning_rate_init / (1 + learning_rate_decay * k)``.
 
     learning_rate_init : float, default=0.001
         Initial learning rate (step size) of the solver, as scikit-learn's
@@ -92,6 +96,10 @@ PARAMETERS = """
 
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
+
+    learning_rate_decay : float >= 0, default=1e-4
+        Decay per update of the ``'inverse_time'`` schedule (0 keeps the rate
+        constant); the other schedules ignore it.
 
     momentum : float in [0, 1], default=0.9
         Momentum of the SGD updates.

@@ -58,12 +58,18 @@ class MomentumSGD(_Optimizer):
     params : list of 1-D arrays
         Updated in place by :meth:`update`.
     learning_rate_init, lr_schedule, momentum, nesterov, power_t
-        As in :class:`sklearn.neural_network.MLPClassifier`.
+        As in :class:`sklearn.neural_network.MLPClassifier`, and the schedule
+        ``'inverse_time'``: update ``k`` (counted from 0) steps at
+        ``learning_rate_init / (1 + decay * k)``.
+    decay : float
+        ``decay`` of the ``'inverse_time'`` schedule.
     """
 
     def __init__(self, params, learning_rate_init, lr_schedule="constant",
-                 momentum=0.9, nesterov=True, power_t=0.5):
+                 momentum=0.9, nesterov=True, power_t=0.5, decay=0.0):
         super().__init__(params, learning_rate_init)
+        self.decay = float(decay)
+        self.n_updates = 0
         self.lr_schedule = lr_schedule
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
@@ -72,6 +78,10 @@ class MomentumSGD(_Optimizer):
     def update(self, grads):
         if self._state is None:
             self._state = self._zeros(1)
+        if self.lr_schedule == "inverse_time":
+            self.learning_rate = (float(self.learning_rate_init)
+                                  / (1 + self.decay * self.n_updates))
+        self.n_updates += 1
         for p, g, v in zip(self.params, grads, self._state[0]):
             _kernels.momentum_step(p, g, v, p.dtype.type(self.learning_rate),
                                    p.dtype.type(self.momentum), self.nesterov)
@@ -144,4 +154,5 @@ def make_optimizer(estimator, params):
                        lr_schedule=estimator.learning_rate,
                        momentum=estimator.momentum,
                        nesterov=estimator.nesterovs_momentum,
-                       power_t=estimator.power_t)
+                       power_t=estimator.power_t,
+                       decay=estimator.learning_rate_decay)

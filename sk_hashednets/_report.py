@@ -12,14 +12,21 @@ from .experiments import (
     ARCHITECTURES,
     BASE_WIDTH,
     COMPRESSIONS,
+    DISTILLATION_WEIGHTS,
     EXPANSIONS,
     METHODS,
     NAMES,
+    PAPER_METHODS,
     TABLE1_COMPRESSIONS,
+    TEMPERATURES,
     best_settings,
+    distillation_key,
     frac,
     settings_of,
 )
+
+#: the paper's baselines, each compared with HashedNets in the claims
+BASELINES = tuple(m for m in METHODS if m not in ("hashing", "hashing_blocks"))
 
 
 def _load(out, name):
@@ -54,6 +61,8 @@ def write_report(args):
              " Each experiment resumes from its JSON file in this folder.\n"]
     stored = {}
     for name, writer in (("sweep", _sweep_section), ("table1", _table1_section),
+                         ("paper", _paper_section),
+                         ("distillation", _distillation_section),
                          ("compression", _compression_section),
                          ("expansion", _expansion_section)):
         runs, run_settings = _load(out, name)
@@ -103,27 +112,37 @@ def _sweep_section(runs, settings, out, stored):
              "over 1/8 and 1/64 (**bold**).\n",
              "| setting | " + " | ".join(f"{NAMES[m]} {c}" for m, c in columns) + " |",
              "|" + " --- |" * (1 + len(columns))]
-    try:
-        best = best_settings(runs)
-    except ValueError:
-        best = {}
-    names = settings_of("hashing")
+    best = {}
+    for family in ("tuned", "paper"):
+        try:
+            best[family] = best_settings(runs, family)
+        except ValueError:
+            best[family] = {}
+    names = settings_of("hashing") + settings_of("hashing", "paper")
     for name in names:
+        family = "paper" if name.startswith("paper ") else "tuned"
         cells = []
         for method, c in columns:
             run = runs.get(f"{name} | {c} {method}")
-            if name not in settings_of(method):
+            if name not in settings_of(method, family):
                 cells.append("")
             elif run is None:
                 cells.append("–")
             else:
                 cell = (f"{100 * run['best_validation_error']:.2f} "
                         f"({100 * run['test_error']:.2f})")
-                cells.append(f"**{cell}**" if best.get(method) == name else cell)
+                chosen = best[family].get(method) == name
+                cells.append(f"**{cell}**" if chosen else cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    if best:
+    if best["tuned"]:
         lines.append("\nBest settings: " + "; ".join(
-            f"{NAMES[m]}: `{best[m]}`" for m in METHODS) + ".")
+            f"{NAMES[m]}: `{best['tuned'][m]}`" for m in METHODS) + ".")
+    if best["paper"]:
+        lines.append("\nThe paper's recipe (`paper sgd RATE`: classical momentum "
+                     "0.9, the rate decaying as RATE / (1 + 1e-4 t) over the steps "
+                     "t, up to 200 epochs with patience 20), chosen apart: "
+                     + "; ".join(f"{NAMES[m]}: `{best['paper'][m]}`"
+                                 for m in PAPER_METHODS) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -144,9 +163,8 @@ def _table1_section(runs, settings, out, stored):
     best = settings["best"]
     lines = ["## Table 1: test error (%) at compression 1/8 and 1/64\n",
              f"Command: `{_command('table1', settings)}`; {_wall_time(runs)} "
-             "(every run's time is in `table1.json`). The 1x1000 rows give the "
-             "mean ± standard deviation over the seeds, the 3x1000 rows one "
-             "seed.\n"]
+             "(every run's time is in `table1.json`). Each cell gives the "
+             "mean ± standard deviation over the seeds.\n"]
     header = "| method | setting | " + " | ".join(
         f"{arch} {c}" for arch in ARCHITECTURES for c in ("1/8", "1/64")) + " |"
     lines += [header, "|" + " --- |" * (2 + 2 * len(ARCHITECTURES))]
@@ -155,12 +173,13 @@ def _table1_section(runs, settings, out, stored):
         for arch in ARCHITECTURES:
             for c in ("1/8", "1/64"):
                 done = _seed_runs(runs, f"{arch} {c} {method}")
-                planned = len(settings["seeds"]) if arch == "1x1000" else 1
+                planned = len(settings["seeds"])
                 cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
                 if done and len(done) < planned:  # an experiment still running
                     cell += f" ({len(done)} of {planned} seeds)"
                 cells.append(cell)
-        setting = best["hashing" if method == "hashing+teacher" else method]
+        setting = best.get("hashing" if method == "hashing+teacher" else method,
+                           "not chosen yet")
         lines.append(f"| {NAMES[method]} | `{setting}` | " + " | ".join(cells) + " |")
     for arch in ARCHITECTURES:
         teachers = _seed_runs(runs, f"{arch} teacher")
@@ -185,6 +204,71 @@ def _table1_section(runs, settings, out, stored):
                      f"{run['best_epoch']} / {run['epochs_run']} | "
                      f"{run['clipped_steps']} / {run['steps']} | "
                      f"{run['seconds'] / 60:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _paper_section(runs, settings, out, stored):
+    best = settings["best"]
+    table1 = stored.get("table1", {})
+    lines = ["## The paper's own recipe\n",
+             f"Command: `{_command('paper', settings)}`; {_wall_time(runs)}. "
+             "Dropout 0.25 on the inputs and hidden units, batch 50, classical "
+             "momentum 0.9 with the rate decaying as lr / (1 + 1e-4 t) over the "
+             "steps t, inputs divided by their maximum, up to 200 epochs with "
+             "patience 20; each method at its best rate from the sweep's "
+             "`paper` settings. Test error (%), mean ± standard deviation over "
+             "the seeds; the last columns repeat Table 1 (each method's best "
+             "tuned setting) for comparison.\n",
+             "| method | setting | 1/8 | 1/64 | Table 1 1/8 | Table 1 1/64 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for method in PAPER_METHODS:
+        cells = []
+        for source in (runs, table1):
+            for c in ("1/8", "1/64"):
+                done = _seed_runs(source, f"1x1000 {c} {method}")
+                cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
+                if source is runs and done and len(done) < len(settings["seeds"]):
+                    cell += f" ({len(done)} of {len(settings['seeds'])} seeds)"
+                cells.append(cell)
+        lines.append(f"| {NAMES[method]} | `{best[method]}` | "
+                     + " | ".join(cells) + " |")
+    lines.append("\nBest epoch / epochs run of each run: " + ", ".join(
+        f"{key}: {r['best_epoch']} / {r['epochs_run']}" for key, r in runs.items())
+        + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _distillation_section(runs, settings, out, stored):
+    table1 = stored.get("table1", {})
+    lines = ["## Distillation, its settings searched\n",
+             f"Command: `{_command('distillation', settings)}`; "
+             f"{_wall_time(runs)}. HashedNets (setting `{settings['student']}`) "
+             "learns from the dense 784-1000-10 network of the same seed (the "
+             f"teacher, setting `{settings['teacher']}`) at each temperature T "
+             "and weight w of the teacher's term. Test error (%), mean ± "
+             "standard deviation over the seeds; validation error in brackets "
+             "(the setting to pick is the one with the lowest).\n",
+             "| T | w | 1/8 | 1/64 |", "| --- | --- | --- | --- |"]
+    for t in TEMPERATURES:
+        for w in DISTILLATION_WEIGHTS:
+            cells = []
+            for c in TABLE1_COMPRESSIONS:
+                done = [runs[k] for k in (distillation_key(c, t, w, s)
+                                          for s in settings["seeds"]) if k in runs]
+                cells.append("–" if not done else
+                             f"{_mean_sd([r['test_error'] for r in done])} "
+                             f"({_mean_sd([r['best_validation_error'] for r in done])})"
+                             + (f" ({len(done)} of {len(settings['seeds'])} seeds)"
+                                if len(done) < len(settings["seeds"]) else ""))
+            lines.append(f"| {t} | {w} | " + " | ".join(cells) + " |")
+    plain = [[r["test_error"] for r in _seed_runs(table1, f"1x1000 {c} hashing")]
+             for c in ("1/8", "1/64")]
+    plain = [_mean_sd(errors) if errors else "–" for errors in plain]
+    lines.append(f"| no teacher (Table 1) | | {plain[0]} | {plain[1]} |")
+    teachers = _seed_runs(runs, "1x1000 teacher")
+    if teachers:
+        lines.append(f"\nTeacher: {_mean_sd([r['test_error'] for r in teachers])}% "
+                     f"test error ({len(teachers)} seeds).")
     return "\n".join(lines) + "\n"
 
 
@@ -311,13 +395,20 @@ def _claims_section(stored, n_test=10_000):
             if not hashed:
                 continue
             cells = []
-            for m in METHODS[1:]:
+            for m in BASELINES:
                 other = errors(f"{arch} {c} {m}")
                 cells.append("–" if not other else
                              f"{_versus(hashed, other, n_test)} "
                              f"({100 * np.mean(other):.2f})")
             rows.append(f"| {arch} | {c} | {100 * np.mean(hashed):.2f} | "
                         + " | ".join(cells) + " |")
+            blocks = errors(f"{arch} {c} hashing_blocks")
+            if blocks:
+                notes.append(
+                    f"- Block hashing, {arch} at {c}: {_mean_sd(blocks)}% against "
+                    f"plain hashing's {_mean_sd(hashed)}% "
+                    f"({100 * (np.mean(blocks) - np.mean(hashed)):+.2f} points): "
+                    f"it {_versus(blocks, hashed, n_test)} plain hashing.")
             taught = errors(f"{arch} {c} hashing+teacher")
             if taught:
                 notes.append(
@@ -327,8 +418,20 @@ def _claims_section(stored, n_test=10_000):
                     f"{_versus(taught, hashed, n_test)} plain hashing.")
     if rows:
         lines += ["| network | compression | HashedNets (mean) | " + " | ".join(
-            f"vs {NAMES[m]}" for m in METHODS[1:]) + " |",
-            "|" + " --- |" * (2 + len(METHODS)), *rows, "", *notes]
+            f"vs {NAMES[m]}" for m in BASELINES) + " |",
+            "|" + " --- |" * (3 + len(BASELINES)), *rows, "", *notes]
+    paper = stored.get("paper", {})
+    for c in ("1/8", "1/64"):
+        shrunk = [r["test_error"] for r in _seed_runs(paper, f"1x1000 {c} shrunk")]
+        for method in ("hashing", "hashing_blocks"):
+            hashed = [r["test_error"]
+                      for r in _seed_runs(paper, f"1x1000 {c} {method}")]
+            if hashed and shrunk:
+                lines.append(
+                    f"- The paper's recipe, 1x1000 at {c}: {NAMES[method]} "
+                    f"{_mean_sd(hashed)}% against the equal-storage network's "
+                    f"{_mean_sd(shrunk)}% ({len(hashed)} and {len(shrunk)} "
+                    f"seeds): it {_versus(hashed, shrunk, n_test)} it.")
     if "compression" in stored:
         lines.append(_curve_claims(stored, n_test))
     expansion = stored.get("expansion", {})
@@ -361,7 +464,7 @@ def _curve_claims(stored, n_test):
             continue
         verdicts = [f"{_versus(hashed[c], points[m][c], n_test)} "
                     f"{NAMES[m]} ({100 * points[m][c]:.2f})"
-                    for m in METHODS[1:] if c in points.get(m, {})]
+                    for m in BASELINES if c in points.get(m, {})]
         if not verdicts:
             continue
         cells.append(f"at {frac(c)} {100 * hashed[c]:.2f}%: "

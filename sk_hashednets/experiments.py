@@ -6,14 +6,21 @@ Experiments (each resumable: finished runs are read back from their JSON file
 instead of being trained again, and several processes may share one file):
 
 * ``sweep``: every method tries the same settings (momentum SGD at four
-  learning rates, Adam at three, and for hashing each of them with and
-  without ``rescale_grad``) on a 784-1000-10 network at compression 1/8 and
-  1/64; each method's best setting is the one with the lowest mean validation
-  error, chosen on the validation split only;
-* ``table1``: test error of a 784-1000-10 network (several seeds) and a
-  784-1000-1000-1000-10 network (the first seed) at compression 1/8 and 1/64,
-  every method and hashing distilled from a teacher (the dense network of the
-  same architecture) at its best setting;
+  learning rates, Adam at three, and for both hashing methods each of them
+  with and without ``rescale_grad``) on a 784-1000-10 network at compression
+  1/8 and 1/64; each method's best setting is the one with the lowest mean
+  validation error, chosen on the validation split only. Hashing, block
+  hashing and the equal-storage network also try the paper's own recipe
+  (:data:`PAPER_RATES`, see :func:`setting_params`), chosen apart;
+* ``table1``: test error of a 784-1000-10 network and a 784-1000-1000-1000-10
+  network (each seed) at compression 1/8 and 1/64, every method and hashing
+  distilled from a teacher (the dense network of the same architecture) at
+  its best setting;
+* ``paper``: the paper's recipe at its best rate for hashing, block hashing
+  and the equal-storage network, 784-1000-10 at 1/8 and 1/64, each seed;
+* ``distillation``: hashing distilled from the dense 784-1000-10 teacher at
+  every temperature of :data:`TEMPERATURES` and weight of
+  :data:`DISTILLATION_WEIGHTS`, at 1/8 and 1/64, each seed;
 * ``compression``: test error against compression, 1 down to 1/64, one hidden
   layer of 1000 units (1/8 and 1/64 come from ``table1``'s first seed);
 * ``expansion``: the storage of a dense 784-50-10 network spread over hashed
@@ -23,7 +30,10 @@ instead of being trained again, and several processes may share one file):
 Every run uses the authors' recipe: dropout 0.25 on the inputs and the hidden
 units, batch 50, inputs scaled to [0, 1], and the epoch with the best accuracy
 on a 20% validation split of the training data (early stopping after
-``--patience`` epochs without improvement).
+``--patience`` epochs without improvement). The paper's full recipe also
+decays the momentum-SGD rate as ``lr / (1 + 1e-4 t)`` over the steps ``t``,
+with classical momentum 0.9, for up to :data:`PAPER_EPOCHS` epochs with
+patience :data:`PAPER_PATIENCE`.
 """
 
 import argparse
@@ -43,8 +53,13 @@ from threadpoolctl import threadpool_info
 from . import HashedMLPClassifier
 from .datasets import load_fashion_mnist
 
-METHODS = ("hashing", "low_rank", "random_edges", "shrunk")
-NAMES = {"hashing": "HashedNets", "low_rank": "Low-rank (LRD)",
+METHODS = ("hashing", "hashing_blocks", "low_rank", "random_edges", "shrunk")
+#: methods whose stored weights have loads, so that ``rescale_grad`` applies
+RESCALABLE = ("hashing", "hashing_blocks")
+#: methods that also try the paper's recipe
+PAPER_METHODS = ("hashing", "hashing_blocks", "shrunk")
+NAMES = {"hashing": "HashedNets", "hashing_blocks": "HashedNets, blocks",
+         "low_rank": "Low-rank (LRD)",
          "random_edges": "Random edges (RER)", "shrunk": "Equal-storage NN",
          "hashing+teacher": "HashedNets + dark knowledge"}
 ARCHITECTURES = {"1x1000": (1000,), "3x1000": (1000, 1000, 1000)}
@@ -55,22 +70,49 @@ BASE_WIDTH = 50
 #: The settings every method tries in the sweep: (solver, learning rate).
 SOLVER_RATES = (("sgd", 0.1), ("sgd", 0.03), ("sgd", 0.01), ("sgd", 0.003),
                 ("adam", 0.003), ("adam", 0.001), ("adam", 0.0003))
+#: The paper's recipe: momentum SGD's initial rates tried, the rate's decay
+#: per step, the epochs and the patience.
+PAPER_RATES = (0.1, 0.03, 0.01)
+PAPER_DECAY = 1e-4
+PAPER_EPOCHS = 200
+PAPER_PATIENCE = 20
+#: The distillation search: temperatures and weights of the teacher's term.
+TEMPERATURES = (2, 4, 8)
+DISTILLATION_WEIGHTS = (0.5, 0.9)
+#: The families of settings: each method's best is chosen within one.
+FAMILIES = ("tuned", "paper")
 
 
 def setting_name(solver, rate, rescale=False):
     return f"{solver} {rate}" + (" rescaled" if rescale else "")
 
 
-def settings_of(method):
-    """The settings a method tries: hashing also tries each one rescaled."""
+def settings_of(method, family="tuned"):
+    """The settings a method tries in one family: ``'tuned'``, every solver
+    and rate (both hashing methods also rescaled), or ``'paper'``, the paper's
+    recipe at each of :data:`PAPER_RATES` (for :data:`PAPER_METHODS`)."""
+    if family == "paper":
+        if method not in PAPER_METHODS:
+            return []
+        return [f"paper sgd {rate}" for rate in PAPER_RATES]
     names = [setting_name(s, r) for s, r in SOLVER_RATES]
-    if method == "hashing":
+    if method in RESCALABLE:
         names += [setting_name(s, r, True) for s, r in SOLVER_RATES]
     return names
 
 
 def setting_params(name):
-    """Constructor arguments of a setting name such as ``'adam 0.001 rescaled'``."""
+    """Constructor arguments of a setting name such as ``'adam 0.001 rescaled'``.
+
+    ``'paper sgd RATE'`` is the paper's recipe: classical momentum (0.9) SGD
+    whose rate decays as ``RATE / (1 + 1e-4 t)`` over the steps ``t``, for up
+    to :data:`PAPER_EPOCHS` epochs with patience :data:`PAPER_PATIENCE` (the
+    recipe's dropout and batch are every run's)."""
+    if name.startswith("paper "):
+        return {**setting_params(name[len("paper "):]),
+                "learning_rate": "inverse_time", "learning_rate_decay": PAPER_DECAY,
+                "nesterovs_momentum": False, "max_iter": PAPER_EPOCHS,
+                "n_iter_no_change": PAPER_PATIENCE}
     solver, rate, *rest = name.split()
     return {"solver": solver, "learning_rate_init": float(rate),
             "rescale_grad": rest == ["rescaled"]}
@@ -91,12 +133,33 @@ def frac(c):
 # ---------------------------------------------------------------------------
 # running and storing
 # ---------------------------------------------------------------------------
+class SettingsMismatch(ValueError):
+    """A results file holds runs made with other settings."""
+
+
+def compatible(stored, settings):
+    """Whether runs stored under ``stored`` settings belong to ``settings``:
+    the same entries, where a dict (each method's best setting) may have
+    gained methods but kept every stored one."""
+    if set(stored) != set(settings):
+        return False
+    for name, value in stored.items():
+        new = settings[name]
+        if isinstance(value, dict) and isinstance(new, dict):
+            if any(new.get(k, value[k]) != value[k] or k not in new for k in value):
+                return False
+        elif value != new:
+            return False
+    return True
+
+
 class Runs:
     """Results of one experiment, kept in a JSON file so that runs resume.
 
     Several processes may fill one file: each result is merged into what the
     file holds under an exclusive lock, and a run another process has stored
-    is not trained again.
+    is not trained again. A file written with other settings is an error,
+    never overwritten; settings that only add methods keep its runs.
     """
 
     def __init__(self, path, settings):
@@ -105,11 +168,12 @@ class Runs:
         self.runs = {}
         if self.path.exists():
             stored = json.loads(self.path.read_text())
-            if stored.get("settings") == settings:
-                self.runs = stored["runs"]
-            else:
-                print(f"{self.path}: settings changed, starting over", flush=True)
-                self.path.write_text(json.dumps({"settings": settings, "runs": {}}))
+            if not compatible(stored.get("settings", {}), settings):
+                raise SettingsMismatch(
+                    f"{self.path} holds runs with other settings "
+                    f"({stored.get('settings')}) than these ({settings}); "
+                    "pass the same options, or another --out.")
+            self.runs = stored["runs"]
 
     def _merge(self, key=None, result=None):
         """Read the file's runs into ``self.runs`` (adding ``key`` first)."""
@@ -118,7 +182,7 @@ class Runs:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.path.exists():
                 stored = json.loads(self.path.read_text())
-                if stored.get("settings") == self.settings:
+                if compatible(stored.get("settings", {}), self.settings):
                     self.runs = {**stored["runs"], **self.runs}
             if key is not None:
                 self.runs[key] = result
@@ -205,8 +269,8 @@ def _mine(args, units):
 def run_sweep(args, data):
     """Every method tries the same settings; see :func:`best_settings`."""
     runs = Runs(args.out / "sweep.json", settings(args))
-    units = [(name, c, method) for c in TABLE1_COMPRESSIONS for method in METHODS
-             for name in settings_of(method)]
+    units = [(name, c, method) for family in FAMILIES for c in TABLE1_COMPRESSIONS
+             for method in METHODS for name in settings_of(method, family)]
     for name, c, method in _mine(args, units):
         runs.get(f"{name} | {frac(c)} {method}", data,
                  hidden_layer_sizes=ARCHITECTURES["1x1000"], compression=c,
@@ -215,39 +279,53 @@ def run_sweep(args, data):
     return runs
 
 
-def best_settings(sweep):
+def best_settings(sweep, family="tuned"):
     """Each method's setting with the lowest mean validation error over
-    compression 1/8 and 1/64 (every method chooses from the same settings, on
-    validation data only; hashing also from their rescaled versions)."""
+    compression 1/8 and 1/64 (every method chooses from the same settings of
+    ``family``, on validation data only; both hashing methods also from their
+    rescaled versions)."""
     best = {}
-    for method in METHODS:
+    for method in (PAPER_METHODS if family == "paper" else METHODS):
         errors = {}
-        for name in settings_of(method):
+        for name in settings_of(method, family):
             keys = [f"{name} | {frac(c)} {method}" for c in TABLE1_COMPRESSIONS]
             if all(key in sweep for key in keys):
                 errors[name] = np.mean([sweep[k]["best_validation_error"]
                                         for k in keys])
-        if len(errors) < len(settings_of(method)):
+        if len(errors) < len(settings_of(method, family)):
             raise ValueError(
-                f"The sweep has {len(errors)} of the {len(settings_of(method))} "
+                f"The sweep has {len(errors)} of the "
+                f"{len(settings_of(method, family))} {family} "
                 f"settings of method={method!r}; run the sweep experiment to the "
                 "end first.")
         best[method] = min(errors, key=errors.get)
     return best
 
 
-def stored_best_settings(args):
+def stored_best_settings(args, family="tuned"):
+    """Each method's best setting of ``family`` from OUT/sweep.json; with
+    ``--wait``, wait for other processes to finish the sweep."""
     sweep = args.out / "sweep.json"
-    if not sweep.exists():
-        raise FileNotFoundError(f"{sweep} not found: the experiments take each "
-                                "method's setting from the sweep; run it first.")
-    return best_settings(json.loads(sweep.read_text())["runs"])
+    while True:
+        if not sweep.exists():
+            raise FileNotFoundError(f"{sweep} not found: the experiments take "
+                                    "each method's setting from the sweep; run "
+                                    "it first.")
+        try:
+            return best_settings(json.loads(sweep.read_text())["runs"], family)
+        except ValueError:
+            if not getattr(args, "wait", False):
+                raise
+        print(f"waiting for the sweep ({family} settings) ...", flush=True)
+        time.sleep(60)
 
 
 def _table1_units(args):
     """(architecture, seed) pairs in the order they run: every seed of the
-    one-layer network, then the first seed of the three-layer one."""
-    return [("1x1000", s) for s in args.seeds] + [("3x1000", args.seeds[0])]
+    one-layer network, then every seed of the three-layer one (only those of
+    ``--architectures``)."""
+    return [(arch, s) for arch in ARCHITECTURES if arch in args.architectures
+            for s in args.seeds]
 
 
 def run_table1(args, data):
@@ -310,6 +388,71 @@ def run_expansion(args, data):
     return runs
 
 
+def scaled_by_maximum(data):
+    """The paper's input scaling: every image divided by the training
+    images' largest value (Fashion-MNIST's loader already gives [0, 1], so
+    there this changes no bit)."""
+    X_train, y_train, X_test, y_test = data
+    top = X_train.max()
+    return X_train / top, y_train, X_test / top, y_test
+
+
+def run_paper(args, data):
+    """The paper's recipe at its best rate from the sweep, for hashing, block
+    hashing and the equal-storage network, 784-1000-10 at 1/8 and 1/64."""
+    best = stored_best_settings(args, "paper")
+    runs = Runs(args.out / "paper.json", {**settings(args), "seeds": args.seeds,
+                                          "best": best})
+    data = scaled_by_maximum(data)
+    units = [(seed, c, method) for seed in args.seeds
+             for c in TABLE1_COMPRESSIONS[::-1] for method in PAPER_METHODS]
+    for seed, c, method in _mine(args, units):
+        runs.get(f"1x1000 {frac(c)} {method} seed{seed}", data,
+                 hidden_layer_sizes=ARCHITECTURES["1x1000"], compression=c,
+                 method=method, **{**recipe(args), **setting_params(best[method]),
+                                   "random_state": seed})
+    return runs
+
+
+def distillation_key(c, temperature, weight, seed):
+    return f"1x1000 {frac(c)} T{temperature} w{weight} seed{seed}"
+
+
+def run_distillation(args, data):
+    """Hashing distilled from the dense 784-1000-10 network (the teacher, at
+    the equal-storage network's best setting) at every temperature and weight
+    of the search; hashing at its best setting."""
+    best = stored_best_settings(args)
+    runs = Runs(args.out / "distillation.json", {
+        **settings(args), "seeds": args.seeds, "teacher": best["shrunk"],
+        "student": best["hashing"]})
+
+    def unit(seed, c):
+        keys = {(t, w): distillation_key(c, t, w, seed)
+                for t in TEMPERATURES for w in DISTILLATION_WEIGHTS}
+        runs._merge()
+        if all(key in runs.runs for key in keys.values()):
+            return
+        # models are not stored: train the teacher (the same bits each time)
+        teacher = runs.run(f"1x1000 teacher seed{seed}", data,
+                           hidden_layer_sizes=ARCHITECTURES["1x1000"],
+                           method="shrunk", compression=1.0,
+                           **{**recipe(args), **setting_params(best["shrunk"]),
+                              "random_state": seed})
+        for (t, w), key in keys.items():
+            runs.get(key, data, teacher=teacher, distillation_temperature=t,
+                     distillation_weight=w,
+                     hidden_layer_sizes=ARCHITECTURES["1x1000"], compression=c,
+                     method="hashing",
+                     **{**recipe(args), **setting_params(best["hashing"]),
+                        "random_state": seed})
+
+    for seed, c in _mine(args, [(seed, c) for seed in args.seeds
+                                for c in TABLE1_COMPRESSIONS[::-1]]):
+        unit(seed, c)
+    return runs
+
+
 def run_compression(args, data):
     best = stored_best_settings(args)
     runs = Runs(args.out / "compression.json", {**settings(args), "best": best})
@@ -323,15 +466,23 @@ def run_compression(args, data):
     return runs
 
 
-RUNNERS = {"sweep": run_sweep, "table1": run_table1, "compression": run_compression,
+RUNNERS = {"sweep": run_sweep, "table1": run_table1, "paper": run_paper,
+           "distillation": run_distillation, "compression": run_compression,
            "expansion": run_expansion}
 DESCRIPTIONS = {
     "sweep": "every method tries the same solvers and learning rates (hashing "
              "also with rescale_grad) on 784-1000-10 at 1/8 and 1/64; writes "
              "sweep.json",
     "table1": "Table 1 with every method at its best setting from the sweep: "
-              "1x1000 for each of --seeds, 3x1000 for the first; writes "
-              "table1.json",
+              "1x1000 and 3x1000 (see --architectures) for each of --seeds; "
+              "writes table1.json",
+    "paper": "the paper's recipe (dropout, decaying momentum-SGD rate, 200 "
+             "epochs, patience 20) at its best rate from the sweep for hashing, "
+             "block hashing and the equal-storage net, 1x1000 at 1/8 and 1/64 "
+             "for each of --seeds; writes paper.json",
+    "distillation": "hashing distilled from the dense 1x1000 teacher at every "
+                    "temperature (2, 4, 8) and weight (0.5, 0.9), at 1/8 and "
+                    "1/64 for each of --seeds; writes distillation.json",
     "compression": "test error against compression (1 to 1/64), 784-1000-10; "
                    "writes compression.json and compression.png",
     "expansion": "fixed storage (a dense 784-50-10), hidden layer 1x to 32x "
@@ -382,8 +533,15 @@ def main(argv=None):
                         help="random_state of every run, and of the training "
                              "subset (default: 0)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                        help="table1's seeds for the 1x1000 rows; the 3x1000 "
-                             "rows use the first (default: 0 1 2)")
+                        help="the seeds of table1, paper and distillation "
+                             "(default: 0 1 2)")
+    parser.add_argument("--architectures", nargs="+", choices=list(ARCHITECTURES),
+                        default=list(ARCHITECTURES),
+                        help="the networks table1 runs now (the others are "
+                             "left for later; default: all)")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait for other processes to finish the sweep "
+                             "instead of stopping when it is incomplete")
     parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
                         help="run only every N-th unit of work from the I-th, so "
                              "that N processes share an experiment (default: 0/1)")
@@ -397,7 +555,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if set(args.experiment) - {"sweep", "report"} and (
-                "sweep" not in args.experiment):
+                "sweep" not in args.experiment) and not args.wait:
             stored_best_settings(args)  # fail before loading anything
         data = load_data(args) if set(args.experiment) - {"report"} else None
     except (OSError, ValueError) as exc:
@@ -408,7 +566,11 @@ def main(argv=None):
     for name in args.experiment:
         if name in RUNNERS:
             print(f"{name}:", flush=True)
-            RUNNERS[name](args, data)
+            try:
+                RUNNERS[name](args, data)
+            except SettingsMismatch as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         write_report(args)
     return 0
 

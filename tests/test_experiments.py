@@ -25,6 +25,10 @@ def small_experiments(monkeypatch):
     monkeypatch.setattr(experiments, "ARCHITECTURES",
                         {"1x1000": (16,), "3x1000": (8, 8, 8)})
     monkeypatch.setattr(experiments, "COMPRESSIONS", (1.0, 1 / 8, 1 / 64))
+    monkeypatch.setattr(experiments, "PAPER_RATES", (0.03,))
+    monkeypatch.setattr(experiments, "PAPER_EPOCHS", 3)
+    monkeypatch.setattr(experiments, "TEMPERATURES", (2, 8))
+    monkeypatch.setattr(experiments, "DISTILLATION_WEIGHTS", (0.9,))
 
 
 @pytest.mark.slow
@@ -38,24 +42,35 @@ def test_every_experiment_in_two_processes_resumes_and_reports(
     for shard in ("0/2", "1/2"):  # two processes share each experiment's file
         assert experiments.main(["sweep", *base, "--shard", shard]) == 0
     sweep = json.loads((out / "sweep.json").read_text())["runs"]
-    # 2 settings x 2 compressions x 4 methods, and hashing's rescaled versions
-    assert len(sweep) == 2 * 2 * 4 + 2 * 2
-    assert "adam 0.001 rescaled | 1/64 hashing" in sweep
+    # 2 settings x 2 compressions x 5 methods, both hashings' rescaled
+    # versions, and the paper's recipe at one rate for three methods
+    assert len(sweep) == 2 * 2 * 5 + 2 * 2 * 2 + 2 * 3
+    assert "adam 0.001 rescaled | 1/64 hashing_blocks" in sweep
+    assert sweep["paper sgd 0.03 | 1/8 shrunk"]["epochs_run"] <= 3
     best = experiments.best_settings(sweep)
     assert set(best) == set(experiments.METHODS)
+    assert experiments.best_settings(sweep, "paper") == {
+        m: "paper sgd 0.03" for m in experiments.PAPER_METHODS}
     for shard in ("0/2", "1/2"):
-        assert experiments.main(["table1", "compression", "expansion", *base,
-                                 "--shard", shard]) == 0
+        assert experiments.main(["table1", "paper", "distillation", "compression",
+                                 "expansion", *base, "--shard", shard]) == 0
     table1 = json.loads((out / "table1.json").read_text())
     assert table1["settings"]["best"] == best
     runs = table1["runs"]
-    for arch, seeds in (("1x1000", (0, 1)), ("3x1000", (0,))):
+    for arch, seeds in (("1x1000", (0, 1)), ("3x1000", (0, 1))):
         for seed in seeds:
             for c in ("1/8", "1/64"):
                 for method in (*experiments.METHODS, "hashing+teacher"):
                     assert f"{arch} {c} {method} seed{seed}" in runs
             assert f"{arch} teacher seed{seed}" in runs
-    assert "3x1000 1/8 hashing seed1" not in runs
+    paper = json.loads((out / "paper.json").read_text())["runs"]
+    assert sorted(paper) == sorted(
+        f"1x1000 {c} {m} seed{s}" for c in ("1/8", "1/64")
+        for m in experiments.PAPER_METHODS for s in (0, 1))
+    distilled = json.loads((out / "distillation.json").read_text())["runs"]
+    assert sorted(distilled) == sorted(
+        [f"1x1000 {c} T{t} w0.9 seed{s}" for c in ("1/8", "1/64") for t in (2, 8)
+         for s in (0, 1)] + [f"1x1000 teacher seed{s}" for s in (0, 1)])
     assert all(r["clipped_steps"] <= r["steps"] for r in runs.values())
     expansion = json.loads((out / "expansion.json").read_text())["runs"]
     assert {r["stored_params"] for r in expansion.values()} == {DENSE_50}
@@ -77,8 +92,11 @@ def test_every_experiment_in_two_processes_resumes_and_reports(
         raise AssertionError("a stored run was trained again")
 
     monkeypatch.setattr(experiments, "fit_and_score", no_training)
-    assert experiments.main(["sweep", "table1", "compression", "expansion",
-                             *base]) == 0
+    assert experiments.main(["sweep", "table1", "paper", "distillation",
+                             "compression", "expansion", *base]) == 0
+    # other options are an error, and the stored runs stay
+    assert experiments.main(["paper", *base, "--seeds", "0"]) == 2
+    assert json.loads((out / "paper.json").read_text())["runs"] == paper
 
 
 def test_digits_dataset(tmp_path, small_experiments):
@@ -163,7 +181,8 @@ def test_curve_claims_compare_hashing_at_the_curve_only_compressions():
 
 def test_each_method_takes_its_own_best_setting_from_the_sweep(tmp_path, capsys):
     names = experiments.settings_of("low_rank")
-    validation = {"hashing": (0.20, 0.15, 0.16), "low_rank": (0.3, 0.35, 0.4),
+    validation = {"hashing": (0.20, 0.15, 0.16), "hashing_blocks": (0.1, 0.2, 0.3),
+                  "low_rank": (0.3, 0.35, 0.4),
                   "random_edges": (0.1, 0.2, 0.3), "shrunk": (0.5, 0.4, 0.2)}
     sweep = {}
     for method, errors in validation.items():
@@ -172,8 +191,8 @@ def test_each_method_takes_its_own_best_setting_from_the_sweep(tmp_path, capsys)
                 error = errors[i] if i < 3 else 0.9
                 sweep[f"{name} | {c} {method}"] = {"best_validation_error": error}
     assert experiments.best_settings(sweep) == {
-        "hashing": names[1], "low_rank": names[0], "random_edges": names[0],
-        "shrunk": names[2]}
+        "hashing": names[1], "hashing_blocks": names[0], "low_rank": names[0],
+        "random_edges": names[0], "shrunk": names[2]}
     sweep[f"{names[3]} rescaled | 1/8 hashing"]["best_validation_error"] = 0.01
     sweep[f"{names[3]} rescaled | 1/64 hashing"]["best_validation_error"] = 0.01
     assert experiments.best_settings(sweep)["hashing"] == f"{names[3]} rescaled"
@@ -190,6 +209,7 @@ def test_every_experiment_has_a_description(capsys):
     with pytest.raises(SystemExit):
         experiments.main(["--help"])
     text = capsys.readouterr().out
-    for name in ("sweep", "table1", "compression", "expansion", "report"):
+    for name in ("sweep", "table1", "paper", "distillation", "compression",
+                 "expansion", "report"):
         assert f"  {name} " in text
     assert "(default: 50)" in text and "(default: docs)" in text
