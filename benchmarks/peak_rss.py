@@ -12,38 +12,13 @@ so no float64 copy inflates the peak).
 
 import argparse
 import json
-import resource
-import sys
 import time
-import warnings
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
+from common import peak_rss_mib, quiet_fit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sk_hashednets import HashedMLPClassifier  # noqa: E402
-
-
-def peak_rss_mib():
-    """Peak resident set size of this process, in MiB.
-
-    On Linux this is VmHWM, the high-water mark of the process's own memory
-    map. ``ru_maxrss`` is not used there: Linux carries the parent's peak over
-    into a child across fork and exec, so a child of a large process (such as
-    bench.py holding its data) would report the parent's peak.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10  # kB
-    except OSError:
-        pass
-    # ru_maxrss is in KiB on Linux and BSD, bytes on macOS
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+from sk_hashednets import HashedMLPClassifier
 
 
 def main(argv=None):
@@ -67,9 +42,7 @@ def main(argv=None):
                                   compression=args.compression,
                                   batch_size=args.batch_size, max_iter=1,
                                   random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning after one epoch
-            return clf.fit(X[:n], y[:n])
+        return quiet_fit(clf, X[:n], y[:n])  # one epoch: no convergence
 
     # load (or compile) the kernels first, so that fit_seconds is training
     fit(min(args.samples, 2 * args.batch_size))

@@ -41,12 +41,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from peak_rss import peak_rss_mib  # noqa: E402
+from common import ROOT, blas_libraries, peak_rss_mib
 
 N_FEATURES = 2**20
 HIDDEN = 256
@@ -165,10 +160,7 @@ def label(row):
 
 
 def markdown(rows, command, args):
-    from threadpoolctl import threadpool_info
-
-    blas = ", ".join(f"{p['internal_api']} {p['num_threads']} thread(s)"
-                     for p in threadpool_info() if p["user_api"] == "blas")
+    blas = "; ".join(blas_libraries())
     lines = [
         "# Streaming benchmark",
         "",

@@ -8,7 +8,12 @@ adds the buffers in chunk order. The result is therefore bit-identical for any
 number of threads (``bench.py`` checks it).
 """
 
+import common  # the checkout's package first on sys.path
+import numpy as np
 from numba import njit, prange
+
+from sk_hashednets import HashedMLPClassifier, _kernels
+from sk_hashednets._layers import HashedWeights, WeightParametrization
 
 N_CHUNKS = 2
 
@@ -40,18 +45,13 @@ def scatter(G, codes, buffers, out):
         out[b] = total
 
 
-def use_chunked_kernels():
-    """Make HashedWeights train with the kernels above (for this benchmark only)."""
-    import numpy as np
-
-    from sk_hashednets import _kernels
-    from sk_hashednets._layers import HashedWeights, WeightParametrization
-
-    serial_virtual = HashedWeights.virtual
+class ChunkedHashedWeights(HashedWeights):
+    """HashedWeights training with the kernels above: the gather into V, and
+    the whole product dL/dV = a.T @ delta, then the chunked scatter."""
 
     def virtual(self, w, out=None):
         if self._codes is None:
-            return serial_virtual(self, w, out)
+            return super().virtual(w, out)
         if out is None:
             out = np.empty(self.shape, dtype=w.dtype)
         table = self._signed_table(w.dtype)
@@ -66,26 +66,24 @@ def use_chunked_kernels():
             self._chunk_buffers = buffers
         scatter(G, self._codes, buffers, out)
 
-    HashedWeights.virtual = virtual
-    HashedWeights.grad = grad
-    # the product dL/dV = a.T @ delta whole, then the gradient above
-    HashedWeights.matmul_grad = WeightParametrization.matmul_grad
+    matmul_grad = WeightParametrization.matmul_grad
+
+
+class ChunkedHashedMLPClassifier(HashedMLPClassifier):
+    """HashedMLPClassifier whose hashed layers are :class:`ChunkedHashedWeights`."""
+
+    def _make_layer(self, method, n_in, n_out, n_stored, seeds, cache=False):
+        if method != "hashing":
+            return super()._make_layer(method, n_in, n_out, n_stored, seeds, cache)
+        return ChunkedHashedWeights(n_in, n_out, n_stored, seeds, cache=cache)
 
 
 def main(argv=None):
     """One training epoch with the serial or the chunked kernels; prints the
     epoch's training loss, then its seconds."""
     import argparse
-    import sys
     import time
-    import warnings
     from fractions import Fraction
-    from pathlib import Path
-
-    import numpy as np
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from sk_hashednets import HashedMLPClassifier
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--kernels", choices=["serial", "chunked"], required=True)
@@ -94,18 +92,16 @@ def main(argv=None):
     parser.add_argument("--compression", type=lambda s: float(Fraction(s)),
                         default=1 / 8)
     args = parser.parse_args(argv)
-    if args.kernels == "chunked":
-        use_chunked_kernels()
+    model_class = (ChunkedHashedMLPClassifier if args.kernels == "chunked"
+                   else HashedMLPClassifier)
     rng = np.random.default_rng(0)
     X = rng.random((args.samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, args.samples)
 
     def fit(n):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return HashedMLPClassifier((1000,), compression=args.compression,
-                                       batch_size=args.batch_size, max_iter=1,
-                                       random_state=0).fit(X[:n], y[:n])
+        return common.quiet_fit(model_class((1000,), compression=args.compression,
+                                            batch_size=args.batch_size, max_iter=1,
+                                            random_state=0), X[:n], y[:n])
 
     fit(500)  # compile
     tic = time.perf_counter()

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _kernels, _threads
 from ._kernels import BLOCK
+from ._timing import phase
 
 # Largest virtual matrix a layer may materialise: codes and V are indexed with
 # signed 64-bit offsets, but past this size a single layer's float32 V alone
@@ -127,18 +128,23 @@ class _TableGradient:
     def grad(self, G, w, out):
         if self._codes is None:  # pragma: no cover - the training loop caches
             raise RuntimeError(f"{type(self).__name__}.grad needs cache=True")
-        table = self._zeroed_table(G.dtype)
-        self._accumulate(G, self._codes, table)
-        self._fold(table, out)
+        with phase("scatter"):
+            table = self._zeroed_table(G.dtype)
+            self._accumulate(G, self._codes, table)
+            self._fold(table, out)
 
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
         if prev is not None:
             _threads.matmul(delta, work.T, prev)
         table, codes = self._zeroed_table(delta.dtype), self._codes
-        _threads.matmul_rows(
-            a.T, delta, work,
-            lambda rows: self._accumulate(work[rows], codes[rows], table))
-        self._fold(table, out)
+
+        def add_rows(rows):
+            with phase("scatter"):
+                self._accumulate(work[rows], codes[rows], table)
+
+        _threads.matmul_rows(a.T, delta, work, add_rows)
+        with phase("scatter"):
+            self._fold(table, out)
 
 
 class HashedWeights(_TableGradient, WeightParametrization):
@@ -189,12 +195,13 @@ class HashedWeights(_TableGradient, WeightParametrization):
     def virtual(self, w, out=None):
         if out is None:
             out = np.empty(self.shape, dtype=w.dtype)
-        if self._codes is None:
-            _kernels.hashed_virtual(w, self.seed_h, self.seed_xi, out)
-        else:
-            table = self._signed_table(w.dtype)
-            _kernels.signed_table(w, table)
-            _kernels.gather(table, self._codes, out)
+        with phase("gather"):
+            if self._codes is None:
+                _kernels.hashed_virtual(w, self.seed_h, self.seed_xi, out)
+            else:
+                table = self._signed_table(w.dtype)
+                _kernels.signed_table(w, table)
+                _kernels.gather(table, self._codes, out)
         return out
 
     @staticmethod
@@ -265,9 +272,10 @@ class BlockHashedWeights(_TableGradient, WeightParametrization):
     def virtual(self, w, out=None):
         if out is None:
             out = np.empty(self.shape, dtype=w.dtype)
-        table = self._signed_table(w.dtype)
-        _kernels.block_table(w, table)
-        _kernels.block_gather(table, self._codes, out)
+        with phase("gather"):
+            table = self._signed_table(w.dtype)
+            _kernels.block_table(w, table)
+            _kernels.block_gather(table, self._codes, out)
         return out
 
     @staticmethod
@@ -412,23 +420,25 @@ class LowRankWeights(WeightParametrization):
     def matmul(self, a, w, out, work=None):
         h = self._rank_buffer(a.shape[0], w.dtype)
         left, right = self._factors(w)
-        np.matmul(a, left, out=h)
-        np.matmul(h, right, out=out)
+        with phase("products"):
+            np.matmul(a, left, out=h)
+            np.matmul(h, right, out=out)
 
     def matmul_grad(self, a, delta, w, out, prev=None, work=None):
         """Gradient of the learned factor, after :meth:`matmul` on this batch."""
         U, W, grad = self._fixed(w.dtype), self._W(w), self._W(out)
         d = self._delta_buffer(delta.shape[0], w.dtype)
-        if self.fixed_left:  # z = (a @ U) @ W
-            np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
-            if prev is not None:
-                np.matmul(delta, W.T, out=d)
-                np.matmul(d, U.T, out=prev)
-        else:  # z = (a @ W) @ U
-            np.matmul(delta, U.T, out=d)
-            np.matmul(a.T, d, out=grad)
-            if prev is not None:
-                np.matmul(d, W.T, out=prev)
+        with phase("products"):
+            if self.fixed_left:  # z = (a @ U) @ W
+                np.matmul(self._h[: delta.shape[0]].T, delta, out=grad)
+                if prev is not None:
+                    np.matmul(delta, W.T, out=d)
+                    np.matmul(d, U.T, out=prev)
+            else:  # z = (a @ W) @ U
+                np.matmul(delta, U.T, out=d)
+                np.matmul(a.T, d, out=grad)
+                if prev is not None:
+                    np.matmul(d, W.T, out=prev)
 
     def _row_blocks(self, n):
         """Row slices of a sparse input whose rank-r activations hold at most

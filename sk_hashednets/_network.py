@@ -10,6 +10,7 @@ from scipy.special import expit, log_softmax, softmax, xlogy
 
 from . import _kernels
 from ._layers import METHODS
+from ._timing import phase
 
 ACTIVATIONS = {
     "identity": _kernels.IDENTITY,
@@ -272,13 +273,14 @@ class Trainer:
         if threshold == 0:
             return Xb
         seed = _kernels.step_seed(self.dropout_seed, step, 0)
-        if sp.issparse(Xb):
-            data = np.empty_like(Xb.data)
-            _kernels.dropout_csr(Xb.indptr, Xb.indices, Xb.data, threshold, scale,
-                                 seed, data)
-            return sp.csr_matrix((data, Xb.indices, Xb.indptr), shape=Xb.shape)
-        out = self.X_drop[: Xb.shape[0]]
-        _kernels.dropout_dense(Xb, threshold, scale, seed, out)
+        with phase("activation and loss"):
+            if sp.issparse(Xb):
+                data = np.empty_like(Xb.data)
+                _kernels.dropout_csr(Xb.indptr, Xb.indices, Xb.data, threshold,
+                                     scale, seed, data)
+                return sp.csr_matrix((data, Xb.indices, Xb.indptr), shape=Xb.shape)
+            out = self.X_drop[: Xb.shape[0]]
+            _kernels.dropout_dense(Xb, threshold, scale, seed, out)
         return out
 
     def step(self, Xb, Yb, swb, step):
@@ -300,8 +302,9 @@ class Trainer:
                 layer.matmul(a, weights[idx], z, self.V[idx])
             if idx < last:
                 seed = _kernels.step_seed(self.dropout_seed, step, idx + 1)
-                _kernels.activate_train(z, biases[idx], self.kind, threshold, scale,
-                                        seed, self.deriv[idx][:n])
+                with phase("activation and loss"):
+                    _kernels.activate_train(z, biases[idx], self.kind, threshold,
+                                            scale, seed, self.deriv[idx][:n])
                 inputs.append(z)
             else:
                 z += biases[idx]
@@ -309,7 +312,9 @@ class Trainer:
 
         sw_sum = swb.sum(dtype=np.float64)
         delta = self.delta[last][:n]
-        loss = self.loss.value_and_delta(self.z[last][:n], Yb, swb, sw_sum, delta)
+        with phase("activation and loss"):
+            loss = self.loss.value_and_delta(self.z[last][:n], Yb, swb, sw_sum,
+                                             delta)
 
         # backward
         decay = self.alpha / sw_sum
@@ -327,7 +332,8 @@ class Trainer:
             if self.grad_scales[idx] is not None:
                 _kernels.scale_by(grad, self.grad_scales[idx])
             if decay:
-                _kernels.axpy(decay, weights[idx], grad)
+                with phase("optimizer"):  # the L2 term
+                    _kernels.axpy(decay, weights[idx], grad)
             if idx > 0:
                 delta = prev
         if not decay:

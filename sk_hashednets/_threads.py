@@ -38,6 +38,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ._timing import phase
+
 #: multiply-adds of one training product from which BLAS may use its threads
 TRAIN_MIN_WORK = 2**28
 #: multiply-adds of one predict product from which BLAS may use its threads
@@ -159,14 +161,15 @@ def matmul(a, b, out):
     n = b.shape[1]
     axis, size = (1, n) if n >= m else (0, m)
     i = size // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if i == 0 or not _split(m * k * n) or not _exact_halves(a, b, axis, i):
-        return np.matmul(a, b, out=out)
-    if axis == 0:
-        _halves(lambda: np.matmul(a[:i], b, out=out[:i]),
-                lambda: np.matmul(a[i:], b, out=out[i:]))
-    else:
-        _halves(lambda: np.matmul(a, b[:, :i], out=out[:, :i]),
-                lambda: np.matmul(a, b[:, i:], out=out[:, i:]))
+    with phase("products"):
+        if i == 0 or not _split(m * k * n) or not _exact_halves(a, b, axis, i):
+            return np.matmul(a, b, out=out)
+        if axis == 0:
+            _halves(lambda: np.matmul(a[:i], b, out=out[:i]),
+                    lambda: np.matmul(a[i:], b, out=out[i:]))
+        else:
+            _halves(lambda: np.matmul(a, b[:, :i], out=out[:, :i]),
+                    lambda: np.matmul(a, b[:, i:], out=out[:, i:]))
     return out
 
 
@@ -178,18 +181,20 @@ def matmul_rows(a, b, out, consume):
     computes the second."""
     m, k = a.shape
     i = m // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if i == 0 or not _split(m * k * b.shape[1]) or not _exact_halves(a, b, 0, i):
-        np.matmul(a, b, out=out)
-        consume(slice(0, m))
-        return out
-    first, second = slice(0, i), slice(i, m)
+    with phase("products"):
+        if (i == 0 or not _split(m * k * b.shape[1])
+                or not _exact_halves(a, b, 0, i)):
+            np.matmul(a, b, out=out)
+            consume(slice(0, m))
+            return out
+        first, second = slice(0, i), slice(i, m)
 
-    def first_half():
-        np.matmul(a[first], b, out=out[first])
-        consume(first)
+        def first_half():
+            np.matmul(a[first], b, out=out[first])
+            consume(first)
 
-    _halves(first_half, lambda: np.matmul(a[second], b, out=out[second]))
-    consume(second)
+        _halves(first_half, lambda: np.matmul(a[second], b, out=out[second]))
+        consume(second)
     return out
 
 

@@ -27,6 +27,7 @@ from sklearn.utils import check_random_state
 
 from ._memory import available_memory
 from ._network import Trainer, forward, training_bytes
+from ._timing import phase
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # scikit-learn's _fit_context wraps fit and partial_fit between the user and us
@@ -345,17 +346,20 @@ def _run_epoch(estimator, state, trainer, X, Y, sample_weight):
     else:
         order = np.arange(n_samples)
     accumulated = 0.0
-    for start in range(0, n_samples, batch_size):
-        Xb, Yb, swb = trainer.take(X, Y, sample_weight,
-                                   order[start:start + batch_size])
-        batch_loss = trainer.step(Xb, Yb, swb, state._step)
-        if not np.isfinite(batch_loss):
-            raise DivergenceError("loss", batch_loss)
-        if estimator.max_grad_norm is not None:
-            state.n_clipped_steps_ += _clip_grad_norm(grads, estimator.max_grad_norm)
-        state._optimizer.update(grads)
-        state._step += 1
-        accumulated += batch_loss * float(swb.sum(dtype=np.float64))
+    with phase("epoch"):
+        for start in range(0, n_samples, batch_size):
+            Xb, Yb, swb = trainer.take(X, Y, sample_weight,
+                                       order[start:start + batch_size])
+            batch_loss = trainer.step(Xb, Yb, swb, state._step)
+            if not np.isfinite(batch_loss):
+                raise DivergenceError("loss", batch_loss)
+            with phase("optimizer"):
+                if estimator.max_grad_norm is not None:
+                    state.n_clipped_steps_ += _clip_grad_norm(
+                        grads, estimator.max_grad_norm)
+                state._optimizer.update(grads)
+            state._step += 1
+            accumulated += batch_loss * float(swb.sum(dtype=np.float64))
     if not all(np.isfinite(p).all() for p in state.params()):
         raise DivergenceError("parameters", np.nan)
     state.n_iter_ += 1

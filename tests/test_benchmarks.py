@@ -15,8 +15,10 @@ from sk_hashednets._layers import HashedWeights
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import bench  # noqa: E402
 import peers  # noqa: E402
 import threaded_kernels  # noqa: E402
+from parts import steps  # noqa: E402
 
 
 def _chunked(layer, G, K, n_threads):
@@ -87,10 +89,10 @@ def test_torch_peer_uses_the_same_virtual_matrix():
 
 @pytest.mark.slow
 def test_whole_epoch_comparison_trains_alike_with_either_kernels():
-    """The thread benchmark swaps the chunked kernels into HashedWeights; it must
-    keep training through the package's layer interface, to the same epoch
-    loss as the serial kernels (in fresh processes, since it patches the
-    class)."""
+    """The thread benchmark trains with the chunked kernels through a subclass
+    of HashedWeights; it must keep training through the package's layer
+    interface, to the same epoch loss as the serial kernels (each run in a
+    fresh process, as the benchmark runs it)."""
     script = Path(threaded_kernels.__file__)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
@@ -105,3 +107,25 @@ def test_whole_epoch_comparison_trains_alike_with_either_kernels():
         losses[kernels] = float(loss_line.split()[1])
     assert np.isfinite(losses["serial"]) and losses["serial"] > 0
     assert losses["chunked"] == pytest.approx(losses["serial"], rel=1e-6)
+
+
+def test_every_part_measures_and_reports():
+    assert list(bench.PARTS) == bench.parse_args([]).parts
+    for name, part in bench.PARTS.items():
+        assert callable(part.run) and callable(part.section), name
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_step_breakdown_accounts_for_the_epoch():
+    """The step part's clock charges each phase its own time: the phases
+    add up to no more than the epoch, and each of them took some."""
+    from sk_hashednets import HashedMLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 50), dtype=np.float32)
+    y = rng.integers(0, 3, 400)
+    phases, epoch = steps.timed_epoch(
+        HashedMLPClassifier((40,), batch_size=50, max_iter=1, random_state=0), X, y)
+    assert set(phases) == set(steps.PHASES) | {"epoch"}
+    assert all(phases[p] > 0 for p in steps.PHASES)
+    assert sum(phases.values()) == pytest.approx(epoch, rel=1e-9)
