@@ -54,7 +54,7 @@ EXPECTED_FAILED = {
         "class everywhere scores 0.25, and ours at that seed predicts "
         "['d', 'd', 'b', 'b'] (0 of 4; at random_state 1, 2 and 3 it scores "
         "0.25); the labels it guards (gh-6994) are checked by "
-        "tests/test_estimators.py::test_partial_fit_with_a_class_first_seen_later"
+        "tests/test_training.py::test_partial_fit_with_a_class_first_seen_later"
     ),
 }
 #: how each of them fails: a failure of another kind fails the run
