@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted  # noqa: E402
 from . import __version__, _kernels
 from . import _export_c_code as code
 from ._base import BaseHashedMLP  # noqa: E402
+from ._quantize import quantize_int8  # noqa: E402  (the rule training uses)
 
 
 def describe(model, export="export_c"):
@@ -247,20 +248,6 @@ class _Spec:
         self.scratch_size = max(
             [outs[0]] + [a + b for a, b in zip(outs[:-1], outs[1:])]
         )
-
-
-def quantize_int8(w):
-    """Per-layer symmetric int8 quantization: ``w ~= scale * q``.
-
-    ``scale = float32(max|w| / 127)`` (1 for an all-zero ``w``),
-    ``q = rint(w / scale)`` clipped to ``[-127, 127]``. Returns ``(q, scale)``
-    with ``q`` int8 and ``scale`` a float32 scalar (what the C file stores).
-    """
-    w = np.asarray(w, dtype=np.float64)
-    peak = float(np.max(np.abs(w))) if w.size else 0.0
-    scale = np.float32(peak / 127.0 if peak > 0 else 1.0)
-    q = np.clip(np.rint(w / np.float64(scale)), -127, 127).astype(np.int8)
-    return q, scale
 
 
 def dequantized(model):

@@ -634,3 +634,37 @@ def axpy(a, x, y):
     """y += a * x."""
     for k in range(y.shape[0]):
         y[k] += a * x[k]
+
+
+# --------------------------------------------------------------------------
+# quantization (the rule of _quantize: one scale per layer, symmetric)
+# --------------------------------------------------------------------------
+@njit(**_JIT)
+def quantize_buckets(w, levels, q, out):
+    """Round a layer's buckets ``w`` to ``2 * levels + 1`` symmetric levels.
+
+    ``scale = float32(max|w| / levels)`` (1 where that is 0), ``q[k] =
+    clip(rint(w[k] / scale), -levels, levels)`` in float64, written to the
+    int8 array ``q``; ``out[k] = scale * q[k]`` in ``out``'s dtype. Returns the
+    scale (a float32 value, as float64), or NaN with ``out = w`` where ``w``
+    holds a value that is not finite. ``q`` and ``out`` have ``w``'s size.
+    """
+    peak = 0.0
+    for k in range(w.size):
+        a = abs(np.float64(w[k]))
+        if not a <= 1.7976931348623157e308:  # NaN or inf
+            for m in range(w.size):
+                out[m] = w[m]
+                q[m] = 0
+            return np.nan
+        if a > peak:
+            peak = a
+    scale = np.float64(np.float32(peak / levels))
+    if scale == 0.0:
+        scale = 1.0
+    for k in range(w.size):
+        v = np.rint(np.float64(w[k]) / scale)
+        v = min(max(v, -levels), levels)
+        q[k] = np.int8(v)
+        out[k] = scale * v
+    return scale
