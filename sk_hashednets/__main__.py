@@ -17,7 +17,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import HashedMLPClassifier, __version__
+from . import HashedMLPClassifier
+from ._version import __version__
 from .datasets import DATASETS, load
 
 

@@ -19,6 +19,9 @@ from ._persistence import StateError
 
 
 class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
+    # Saved models (pickle, joblib, skops) name a class by its module: the
+    # public one keeps them loadable whatever private module the class moves to.
+    __module__ = "sk_hashednets"
     __doc__ = (
         """HashedNets multi-layer perceptron classifier.
 
@@ -374,6 +377,9 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
 
 
 class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
+    # Saved models (pickle, joblib, skops) name a class by its module: the
+    # public one keeps them loadable whatever private module the class moves to.
+    __module__ = "sk_hashednets"
     __doc__ = (
         """HashedNets multi-layer perceptron regressor.
 

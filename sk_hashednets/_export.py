@@ -21,10 +21,11 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
-from . import __version__, _kernels
 from . import _export_c_code as code
+from . import _kernels
 from ._base import BaseHashedMLP  # noqa: E402
 from ._quantize import quantize_int8  # noqa: E402  (the rule training uses)
+from ._version import __version__
 
 
 def describe(model, export="export_c"):

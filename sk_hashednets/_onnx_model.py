@@ -18,8 +18,9 @@ This module imports ``onnx``; only the ONNX export imports it.
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from . import __version__, _onnx_layers
+from . import _onnx_layers
 from ._onnx_layers import DOMAIN
+from ._version import __version__
 
 _ELEM = {np.dtype(np.float32): TensorProto.FLOAT,
          np.dtype(np.float64): TensorProto.DOUBLE}

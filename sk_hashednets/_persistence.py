@@ -12,9 +12,9 @@ from numbers import Integral
 
 import numpy as np
 
-from . import __version__
 from ._budgets import layer_budgets, plan_layers
 from ._layers import METHODS
+from ._version import __version__
 
 #: Version of the pickled state; bump it when the meaning of a stored
 #: attribute changes, and teach :func:`unpack` to read the older ones.
