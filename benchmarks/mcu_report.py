@@ -1,0 +1,221 @@
+"""benchmarks/mcu.py's report: the tables of benchmarks/MCU.md and docs/mcu.png."""
+
+import platform
+import subprocess
+
+import numpy as np
+
+LABELS = {("hashing", "float32"): "hashing, float32",
+          ("hashing", "int8"): "hashing, int8",
+          ("hashing_blocks", "float32"): "blocks, float32",
+          ("hashing_blocks", "int8"): "blocks, int8"}
+STYLES = {("hashing", "float32"): ("C0", "o"), ("hashing", "int8"): ("C0", "^"),
+          ("hashing_blocks", "float32"): ("C3", "o"),
+          ("hashing_blocks", "int8"): ("C3", "^")}
+SLOWER = 10  # the latency budget of the second choice: 10x emlearn's instructions
+
+
+def summarize(results, dataset, configurations, key, seeds):
+    """One row per export with all seeds measured: flash, RAM, instructions
+    (mean over seeds), accuracy mean and std, the largest board difference."""
+    rows = []
+    for kind, method, width, compression in configurations:
+        entries = [results.get(key(dataset, kind, method, width, compression, s))
+                   for s in seeds]
+        if any(e is None for e in entries):
+            continue
+        for precision in ("float32", "int8") if kind == "hashed" else (None,):
+            parts = [e[precision] if precision else e for e in entries]
+            acc = np.array([p["accuracy"] for p in parts])
+            rows.append({
+                "kind": kind, "method": method, "precision": precision,
+                "width": width, "compression": compression,
+                "stored": entries[0]["stored"], "flash": parts[0]["flash"],
+                "ram": parts[0]["ram"],
+                "instructions": float(np.mean([p["instructions"] for p in parts])),
+                "mean": float(acc.mean()), "std": float(acc.std()),
+                "board": max(p["board_difference"] for p in parts)})
+    return sorted(rows, key=lambda r: (r["flash"], r["instructions"]))
+
+
+def name(row):
+    if row["kind"] == "emlearn":
+        return f"emlearn dense, width {row['width']}"
+    return (f"{LABELS[row['method'], row['precision']]}, width {row['width']}, "
+            f"{row['compression']}")
+
+
+def choices(rows):
+    """Per emlearn row: (row, best with no more flash, best with no more flash
+    and at most SLOWER x its instructions); None where there is none."""
+    hashed = [r for r in rows if r["kind"] == "hashed"]
+    out = []
+    for dense in (r for r in rows if r["kind"] == "emlearn"):
+        fits = [r for r in hashed if r["flash"] <= dense["flash"]]
+        fast = [r for r in fits if r["instructions"] <= SLOWER * dense["instructions"]]
+        best = [max(c, key=lambda r: r["mean"]) if c else None for c in (fits, fast)]
+        out.append((dense, *best))
+    return out
+
+
+def plot(tables, names, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    for row_axes, dataset in zip(axes, names):
+        rows = tables[dataset]
+        for ax, quantity, label in zip(
+                row_axes, ("flash", "instructions"),
+                ("flash the model adds (KiB, text + data, -Os)",
+                 "instructions per inference (QEMU -icount, -O2)")):
+            scale = 1024 if quantity == "flash" else 1
+            dense = [r for r in rows if r["kind"] == "emlearn"]
+            ax.errorbar([r[quantity] / scale for r in dense],
+                        [r["mean"] for r in dense], [r["std"] for r in dense],
+                        marker="s", color="k", capsize=3,
+                        label="emlearn dense (widths "
+                        + ", ".join(str(r["width"]) for r in dense) + ")")
+            for (method, precision), (color, marker) in STYLES.items():
+                for width, style in zip(sorted({r["width"] for r in rows
+                                                if r["kind"] == "hashed"}),
+                                        ("-", ":")):
+                    mine = sorted((r for r in rows if (r["method"], r["precision"],
+                                                       r["width"]) == (method,
+                                                                       precision,
+                                                                       width)),
+                                  key=lambda r: r["flash"])
+                    if not mine:
+                        continue
+                    ax.errorbar([r[quantity] / scale for r in mine],
+                                [r["mean"] for r in mine], [r["std"] for r in mine],
+                                marker=marker, color=color, linestyle=style,
+                                capsize=2, markersize=4,
+                                label=f"{LABELS[method, precision]}, width {width}")
+            ax.set_xscale("log", base=2 if quantity == "flash" else 10)
+            ax.set_xlabel(label)
+            ax.set_ylabel("test accuracy (mean ± std, 3 seeds)")
+            ax.set_title(f"{names[dataset]}, Cortex-M4F (QEMU mps2-an386)")
+            ax.grid(True, which="both", alpha=0.3)
+        row_axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def _version(command):
+    try:
+        out = subprocess.run(command, capture_output=True, text=True).stdout
+    except OSError:
+        return "?"
+    return out.splitlines()[0] if out else "?"
+
+
+def _table(rows):
+    lines = ["| model | method | buckets | width | compression | stored params "
+             "| flash (B, -Os) | RAM (B) | instructions / inference (-O2) "
+             "| accuracy | board check |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        hashed = r["kind"] == "hashed"
+        lines.append(
+            f"| {'hashed (export_c)' if hashed else 'dense (emlearn)'} "
+            f"| {r['method']} | {r['precision'] or 'float32'} | {r['width']} "
+            f"| {r['compression']} | {r['stored']:,} | {r['flash']:,} | {r['ram']:,} "
+            f"| {r['instructions']:,.0f} | {r['mean']:.3f} ± {r['std']:.3f} "
+            f"| {r['board']:.1e} |")
+    return lines
+
+
+def _choices(rows):
+    lines = ["| emlearn row | its flash (B) | its instructions | its accuracy "
+             "| most accurate hashed, no more flash | most accurate hashed, no "
+             f"more flash, at most {SLOWER}x the instructions |",
+             "| --- | --- | --- | --- | --- | --- |"]
+
+    def cell(r):
+        if r is None:
+            return "none"
+        return (f"{name(r)}: {r['mean']:.3f}, {r['flash']:,} B, "
+                f"{r['instructions']:,.0f} instructions")
+
+    for dense, best, fast in choices(rows):
+        lines.append(f"| width {dense['width']} | {dense['flash']:,} "
+                     f"| {dense['instructions']:,.0f} | {dense['mean']:.3f} "
+                     f"| {cell(best)} | {cell(fast)} |")
+    return lines
+
+
+def _loops(loops):
+    layer, whole = loops["layer"], loops["whole"]
+    per = layer["per_weight"]
+    rows = [("export_c, hashing, float32 buckets", "hashing_float32",
+             "4 B x compression"),
+            ("export_c, hashing, int8 buckets", "hashing_int8", "1 B x compression"),
+            ("export_c, blocks, float32 buckets", "blocks_float32",
+             "4 B x compression"),
+            ("export_c, blocks, int8 buckets", "blocks_int8", "1 B x compression"),
+            ("hashes cached in a 16-bit table (bucket, sign), float", "cached",
+             "2 B + 4 B x compression"),
+            ("dense float multiply-add", "dense_float", "4 B")]
+    lines = [f"## One layer's loop ({layer['n_in']} x {layer['n_out']}, "
+             f"{layer['n_buckets']:,} buckets), instructions per virtual weight (-O2)",
+             "", "| loop | instructions / weight | flash per virtual weight |",
+             "| --- | --- | --- |"]
+    lines += [f"| {text} | {per[k]:.1f} | {flash} |" for text, k, flash in rows]
+    lines += ["", "## A whole 784-64-10 inference at 1/64, rows with no zero input",
+              "", "Fashion-MNIST test rows through a folded StandardScaler (no "
+              "input is zero, none is skipped); emlearn's dense 784-8-10 on the "
+              "same rows. Built -O2; the hashed objects checked with "
+              "`arm-none-eabi-nm -u` for double-precision helpers.", "",
+              "| export | instructions / inference | per virtual weight "
+              "| board check | double helpers |", "| --- | --- | --- | --- | --- |"]
+    for label, r in whole.items():
+        helpers = ", ".join(r.get("double_helpers", [])) or "none"
+        check = f"{r['board_difference']:.1e}" if "board_difference" in r else "-"
+        lines.append(f"| {label} | {r['instructions']:,.0f} | {r['per_weight']:.1f} "
+                     f"| {check} | {helpers if 'double_helpers' in r else '-'} |")
+    return lines + [""]
+
+
+def report(tables, loops, command, fashion_rows, plot_path, names, mcu, board_rows,
+           import_emlearn):
+    lines = [
+        "# On a Cortex-M4F: accuracy against flash and instructions",
+        "",
+        "Made by `benchmarks/mcu.py` (see its docstring for the protocol):",
+        "",
+        f"    {command}",
+        "",
+        f"arm-none-eabi-gcc {_version(['arm-none-eabi-gcc', '-dumpversion'])} "
+        f"`{' '.join(mcu.CFLAGS)}` with `{mcu.SPEED}` for instructions and "
+        f"`{mcu.SIZE}` for flash and RAM; "
+        f"{_version(['qemu-system-arm', '--version'])} "
+        f"`-M mps2-an386 -icount shift=0`; emlearn "
+        f"{getattr(import_emlearn(), '__version__', '?')}; "
+        f"Python {platform.python_version()}.",
+        "",
+        "Flash and RAM: bytes the model adds to a firmware, library code included "
+        "(text + data; data + bss). Instructions: per inference, counted by QEMU "
+        f"(`-icount`), mean over the first {board_rows} test rows and the 3 seeds; "
+        "the hashed exports skip zero inputs, so on these images (many zero "
+        "pixels) they run fewer than the virtual weights. Accuracy: mean ± std "
+        "over seeds 0, 1, 2, in Python (int8: the dequantized model the export "
+        "computes). Board check: largest absolute difference of the board's "
+        "output to Python's (hashed: `predict_proba`, int8 of the dequantized "
+        "model; emlearn: labels equal too).",
+        "",
+    ]
+    for dataset in names:
+        what = ("1,497 training / 300 test rows, a stratified split per seed"
+                if dataset == "digits" else
+                f"{fashion_rows:,} of the 60,000 training rows (drawn per seed), all "
+                "10,000 test rows")
+        rows = tables[dataset]
+        lines += [f"## {names[dataset]} ({what})", ""] + _table(rows) + [""]
+        lines += [f"### {names[dataset]}: the hashed export to pick per emlearn row",
+                  ""] + _choices(rows) + [""]
+    lines += [f"![accuracy against flash and instructions]({plot_path})", ""]
+    if loops:
+        lines += _loops(loops)
+    return "\n".join(lines)
