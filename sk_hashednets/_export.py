@@ -12,75 +12,13 @@ import re
 import textwrap
 from pathlib import Path
 
-# ---- TEMPORARY stand-in for sk_hashednets._description.describe (landing) ----
-from types import SimpleNamespace  # noqa: E402
-
 import numpy as np
-from sklearn.base import is_classifier  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from . import _export_c_code as code
 from . import _kernels
-from ._base import BaseHashedMLP  # noqa: E402
-from ._quantize import quantize_int8  # noqa: E402  (the rule training uses)
+from ._description import HASHED_METHODS, describe
+from ._quantize import quantize_int8, rounded
 from ._version import __version__
-
-
-def describe(model, export="export_c"):
-    scaler, est = None, model
-    if isinstance(model, Pipeline):
-        steps = [(n, s) for n, s in model.steps if s not in (None, "passthrough")]
-        if not steps:
-            raise ValueError("The Pipeline has no estimator to export.")
-        *before, (_, est) = steps
-        if len(before) > 1 or (before and not isinstance(before[0][1], StandardScaler)):
-            listed = ", ".join(f"{n!r} ({type(s).__name__})" for n, s in before)
-            raise ValueError(f"{export} can fold only a single StandardScaler placed "
-                             f"before the model; this Pipeline has {listed}.")
-        if before:
-            scaler = before[0][1]
-    if not isinstance(est, BaseHashedMLP):
-        raise TypeError(f"{export} expects a fitted HashedMLPClassifier or "
-                        f"HashedMLPRegressor, or a Pipeline ending with one; got "
-                        f"{type(est).__name__}.")
-    method = getattr(est, "_method", None) or est.method
-    if method not in _METHODS:
-        raise ValueError(f"{export} exports method='hashing' and 'hashing_blocks'; "
-                         f"this model uses method={method!r}.")
-    check_is_fitted(est, "buckets_")
-    if scaler is not None:
-        check_is_fitted(scaler)
-        if scaler.n_features_in_ != est.n_features_in_:
-            raise ValueError(f"The StandardScaler has {scaler.n_features_in_} "
-                             f"features but the model expects {est.n_features_in_}.")
-    y_type = getattr(est, "_y_type", None)
-    classes = getattr(est, "classes_", None)
-    if y_type == "binary" and len(classes) == 1:
-        raise ValueError(f"The model was fitted on a single class "
-                         f"({classes.tolist()[0]!r}) and always predicts it; there "
-                         "is no network to export.")
-    units = [int(est.n_features_in_)] + [len(b) for b in est.intercepts_]
-    layers = tuple(SimpleNamespace(
-        method=method, n_in=units[k], n_out=units[k + 1], n_buckets=len(w),
-        buckets=w, bias=b, seed_h=int(est.hash_seeds_[k][0]),
-        seed_xi=int(est.hash_seeds_[k][1]),
-        block=_kernels.BLOCK if method == "hashing_blocks" else None)
-        for k, (w, b) in enumerate(zip(est.buckets_, est.intercepts_)))
-    x_mean = x_scale = None
-    if scaler is not None:
-        x_mean = scaler.mean_ if scaler.with_mean else None
-        x_scale = scaler.scale_ if scaler.with_std else None
-    clf = is_classifier(est)
-    return SimpleNamespace(
-        layers=layers, activation=est.activation_,
-        head=SimpleNamespace(name=est.out_activation_), is_classifier=clf,
-        y_type=y_type, classes=classes, n_features=units[0],
-        n_outputs=2 if y_type == "binary" else units[-1], x_mean=x_mean,
-        x_scale=x_scale, y_mean=None if clf else est.target_mean_,
-        y_scale=None if clf else est.target_scale_, dtype=est.buckets_[0].dtype)
-# ---- end of the stand-in ----
 
 # The XXH32 primes the C hash needs: the kernels' own constants.
 _PRIMES = {"P2": _kernels._P2, "P3": _kernels._P3, "P4": _kernels._P4,
@@ -94,7 +32,6 @@ _C_KEYWORDS = frozenset(
 )
 
 _BUCKET_TYPES = {"float32": "float", "int8": "int8_t"}
-_METHODS = ("hashing", "hashing_blocks")
 
 
 def export_c(model, path, name="model", *, buckets="float32"):
@@ -178,7 +115,8 @@ def export_c(model, path, name="model", *, buckets="float32"):
     if source.suffix != ".c":
         raise ValueError(f"path must name a C source file ending with '.c', got "
                          f"{str(path)!r}.")
-    spec = _Spec(describe(model, export="export_c"), name, buckets)
+    spec = _Spec(describe(model, export="export_c", methods=HASHED_METHODS,
+                          dtype=np.float32), name, buckets)
     text, header_text = _render_source(spec), _render_header(spec)
     header = source.with_suffix(".h")
     source.write_text(text)
@@ -192,8 +130,7 @@ class _Spec:
     def __init__(self, desc, name, buckets):
         self.name = name
         self.NAME = name.upper()
-        self.kind = "HashedMLPClassifier" if desc.is_classifier else \
-            "HashedMLPRegressor"
+        self.kind = desc.kind
         self.buckets = buckets
         self.weight_type = _BUCKET_TYPES[buckets]
         self.activation = desc.activation
@@ -208,37 +145,23 @@ class _Spec:
         self.classes = desc.classes
         self.function = name + ("_predict_proba" if self.is_classifier else "_predict")
         layers = desc.layers
-        methods = {layer.method for layer in layers}
-        if not methods <= set(_METHODS) or len(methods) != 1:
-            raise ValueError(
-                f"export_c exports method='hashing' and 'hashing_blocks'; this "
-                f"model's layers use {sorted(methods)}."
-            )
-        self.method = methods.pop()
+        self.method = layers[0].method  # one method for the whole model
         self.block = layers[0].block
-        self.units = [layers[0].n_in] + [layer.n_out for layer in layers]
-        self.n_features = self.units[0]
+        self.units = desc.units
+        self.n_features = desc.n_features
         self.n_outputs = desc.n_outputs
-        self.n_stored = sum(layer.n_buckets + layer.n_out for layer in layers)
+        self.n_stored = desc.n_stored
         self.seeds = [(layer.seed_h, layer.seed_xi) for layer in layers]
 
         self.weights, self.scales, self.biases = [], [], []
-        for idx, layer in enumerate(layers):
-            w, b = layer.buckets, layer.bias
-            with np.errstate(over="ignore"):  # overflow is reported below
-                w32, b32 = w.astype(np.float32), b.astype(np.float32)
-            if not (np.all(np.isfinite(w32)) and np.all(np.isfinite(b32))):
-                raise ValueError(
-                    f"Layer {idx} of the model has buckets or biases that are not "
-                    "finite in float32; refit it before exporting."
-                )
+        for layer in layers:  # describe() checked they are finite in float32
             if buckets == "int8":
-                q, scale = quantize_int8(w)
+                q, scale = quantize_int8(layer.buckets)
                 self.weights.append(q)
                 self.scales.append(scale)
             else:
-                self.weights.append(w32)
-            self.biases.append(b32)
+                self.weights.append(layer.buckets.astype(np.float32))
+            self.biases.append(layer.bias.astype(np.float32))
 
         self.x_mean, self.x_scale = desc.x_mean, desc.x_scale
         self.y_mean, self.y_scale = desc.y_mean, desc.y_scale
@@ -262,11 +185,7 @@ def dequantized(model):
     """
     model = copy.deepcopy(model)
     est = model[-1] if hasattr(model, "steps") else model
-    levels = []
-    for w in est.buckets_:
-        q, scale = quantize_int8(w)
-        levels.append((np.float64(scale) * q).astype(w.dtype))
-    est.buckets_ = levels
+    est.buckets_ = [rounded(w, "int8") for w in est.buckets_]
     return model
 
 
