@@ -1,6 +1,7 @@
 """BaseHashedMLP: parameters, validation, persistence and the public API of both
 estimators; the epoch loop lives in ``_training``."""
 
+import copy
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -270,6 +271,28 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
 
     def __setstate__(self, state):
         super().__setstate__(unpack(type(self), state))
+
+    def without_solver_state(self):
+        """A copy of this estimator without the solver's moments, to ship.
+
+        A saved or copied model keeps its solver's state (Adam's moments, or
+        the momentum velocities), so that ``partial_fit`` on the copy
+        continues exactly as on the original; after ``partial_fit`` that
+        state is twice (Adam) or once (momentum SGD) the size of the stored
+        parameters. The copy returned predicts exactly as this estimator and
+        pickles without it; its next ``partial_fit`` warns and starts the
+        solver afresh. ``fit`` drops the moments at its end anyway (a new fit
+        starts from rest): after ``fit`` the copy equals this estimator.
+
+        Returns
+        -------
+        copy : estimator
+            A new estimator of the same class; this one is left unchanged.
+        """
+        twin = type(self).__new__(type(self))
+        twin.__setstate__(copy.deepcopy(pack(dict(self.__dict__),
+                                             solver_state=False)))
+        return twin
 
     @classmethod
     def _check_target_state(cls, state):

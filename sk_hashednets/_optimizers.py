@@ -1,7 +1,14 @@
 """The solvers: momentum SGD (classical and Nesterov) with scikit-learn's
-learning-rate schedules, and Adam. Both update their parameters in place."""
+learning-rate schedules, and Adam. Both update their parameters in place.
+
+A solver's state is part of the model (a copy of a model continues as the
+model): :meth:`_Optimizer.scalars` and :meth:`_Optimizer.moments` are what a
+saved model keeps of it, :meth:`_Optimizer.restore` takes them back.
+"""
 
 import math
+
+import numpy as np
 
 from . import _kernels
 
@@ -11,14 +18,24 @@ class _Optimizer:
 
     ``params`` is the list of 1-D arrays that :meth:`update` changes in place;
     the solver's own state (velocities, moments) lives in ``_state``, a list of
-    lists of arrays shaped like ``params``, or None before the first update.
+    ``n_moments`` lists of arrays shaped like ``params``, or None before the
+    first update. Every other attribute is a number, bool or str (its
+    settings, learning rate and counters): saved models keep them all.
     """
+
+    #: the estimator's ``solver`` that this class implements
+    solver = None
+    #: arrays shaped like ``params`` in ``_state``
+    n_moments = 0
 
     def __init__(self, params, learning_rate_init):
         self.params = params
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self._state = None
+        # True when the moments were dropped from a copy of the model (see
+        # drop_state): the next partial_fit warns that it starts from rest
+        self.state_lost = False
 
     def update(self, grads):
         raise NotImplementedError
@@ -32,10 +49,45 @@ class _Optimizer:
             print(msg + " Stopping.", flush=True)
         return True
 
-    def drop_state(self):
+    def drop_state(self, lost=False):
         """Forget the velocities or moments (they are as large as the model);
-        the next update starts from rest."""
+        the next update starts from rest. ``lost`` says that they were dropped
+        from a copy of the model, which then no longer continues as the model
+        (``state_lost``); fit drops them at its end with ``lost=False``."""
+        lost = lost and self._state is not None
         self._state = None
+        self.state_lost = self.state_lost or lost
+
+    def _start(self):
+        """Fresh moments before the first update, or after a drop."""
+        self._state = [[p * 0 for p in self.params] for _ in range(self.n_moments)]
+        self.state_lost = False
+
+    def scalars(self):
+        """Everything but the parameters and the moments: settings, learning
+        rate, counters and flags, as plain Python values."""
+        return {name: value.item() if isinstance(value, np.generic) else value
+                for name, value in vars(self).items()
+                if name not in ("params", "_state")}
+
+    def moments(self):
+        """The velocities or moments as one ``(n_moments, n_params)`` array of
+        the parameters' dtype, each row all parameters in the order of
+        ``params``; None when the next update starts from rest."""
+        if self._state is None:
+            return None
+        return np.stack([np.concatenate(arrays) for arrays in self._state])
+
+    def restore(self, scalars, moments):
+        """Take back what :meth:`scalars` and :meth:`moments` gave (checked by
+        the caller: the names, kinds, shape and dtype fit this solver)."""
+        vars(self).update(scalars)
+        if moments is None:
+            self._state = None
+        else:
+            bounds = np.cumsum([p.size for p in self.params])[:-1]
+            self._state = [[a.copy() for a in np.split(row, bounds)]
+                           for row in moments]
 
     def copy(self, params):
         """A copy that updates ``params``, with a private copy of the state."""
@@ -45,9 +97,6 @@ class _Optimizer:
         if self._state is not None:
             new._state = [[a.copy() for a in arrays] for arrays in self._state]
         return new
-
-    def _zeros(self, n):
-        return [[p * 0 for p in self.params] for _ in range(n)]
 
 
 class MomentumSGD(_Optimizer):
@@ -65,6 +114,9 @@ class MomentumSGD(_Optimizer):
         ``decay`` of the ``'inverse_time'`` schedule.
     """
 
+    solver = "sgd"
+    n_moments = 1
+
     def __init__(self, params, learning_rate_init, lr_schedule="constant",
                  momentum=0.9, nesterov=True, power_t=0.5, decay=0.0):
         super().__init__(params, learning_rate_init)
@@ -77,7 +129,7 @@ class MomentumSGD(_Optimizer):
 
     def update(self, grads):
         if self._state is None:
-            self._state = self._zeros(1)
+            self._start()
         if self.lr_schedule == "inverse_time":
             self.learning_rate = (float(self.learning_rate_init)
                                   / (1 + self.decay * self.n_updates))
@@ -121,6 +173,9 @@ class Adam(_Optimizer):
         As in :class:`sklearn.neural_network.MLPClassifier`.
     """
 
+    solver = "adam"
+    n_moments = 2
+
     def __init__(self, params, learning_rate_init, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8):
         super().__init__(params, learning_rate_init)
@@ -131,7 +186,7 @@ class Adam(_Optimizer):
 
     def update(self, grads):
         if self._state is None:  # moments and time restart together
-            self._state = self._zeros(2)
+            self._start()
             self.t = 0
         self.t += 1
         self.learning_rate = (

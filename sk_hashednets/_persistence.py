@@ -5,22 +5,32 @@ Pickle, joblib and skops all pass through ``__getstate__`` and
 the kernels take each layer's sizes from the arrays they are handed, so a
 state whose arrays disagree with its architecture would otherwise predict
 garbage, or crash in a kernel, instead of failing with a message.
+
+The solver's state (Adam's moments and step count, momentum's velocities,
+the learning rate its schedule reached) is part of the state, so that a copy
+of a model continues ``partial_fit`` exactly as the model would: a saved
+model is the model, not only its predictions. :func:`pack` with
+``solver_state=False`` leaves the moments out, for a small file.
 """
 
 import inspect
-from numbers import Integral
+from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 
 from ._budgets import layer_budgets, plan_layers
 from ._layers import METHODS
+from ._optimizers import make_optimizer
 from ._version import __version__
 
 #: Version of the pickled state; bump it when the meaning of a stored
 #: attribute changes, and teach :func:`unpack` to read the older ones.
 #: Format 2: Adam became the default solver, the clipping limit a parameter,
 #: and ``method="low_rank"`` stores one learned factor instead of two.
-STATE_FORMAT = 2
+#: Format 3: the solver's state (``_solver_state``) is kept; older formats
+#: load with a fresh one, and their first ``partial_fit`` says so.
+STATE_FORMAT = 3
 
 #: Parameters a format-1 state does not hold, with the behaviour it had: the
 #: only solver and the fixed clipping limit of then (their defaults now differ).
@@ -31,11 +41,19 @@ class StateError(ValueError):
     """A saved estimator's state is inconsistent or unreadable."""
 
 
-def pack(state):
-    """The state to pickle: no solver state, the parameters in one array."""
-    # The optimizer's velocities are as large as the model: a saved model
-    # resumes partial_fit with fresh momentum instead.
-    state.pop("_optimizer", None)
+def pack(state, solver_state=True):
+    """The state to pickle: the parameters in one array, the solver's state
+    in ``_solver_state`` (its moments only if ``solver_state``)."""
+    optimizer = state.pop("_optimizer", None)
+    # a solver other than the model's is replaced at the next partial_fit
+    if optimizer is not None and optimizer.solver == state.get("solver"):
+        scalars = optimizer.scalars()
+        moments = optimizer.moments()
+        if not solver_state and moments is not None:
+            moments = None
+            scalars["state_lost"] = True
+        state["_solver_state"] = {"solver": optimizer.solver, "scalars": scalars,
+                                  "moments": moments}
     state.pop("_edge_layers", None)  # rebuilt from the seeds when needed
     if "buckets_" in state:
         # one flat array instead of 2 per layer keeps small models small
@@ -93,6 +111,7 @@ def unpack(cls, state):
         if "_packed_params" in state:
             _unpack_params(state)
         _check_fitted_state(cls, state)
+        _unpack_solver_state(state, fmt)
     except StateError as exc:
         raise StateError(
             f"Cannot load this {cls.__name__} ({saved_by}): {exc} The file is "
@@ -120,6 +139,73 @@ def _unpack_params(state):
     n_layers = len(sizes) // 2
     state["buckets_"] = [a.copy() for a in arrays[:n_layers]]
     state["intercepts_"] = [a.copy() for a in arrays[n_layers:]]
+
+
+def _unpack_solver_state(state, fmt):
+    """``_optimizer`` from ``_solver_state``, checked against the model.
+
+    A state of an older format had none: a stochastic solver then starts
+    afresh (as when it was saved) and its first ``partial_fit`` warns.
+    """
+    saved = state.pop("_solver_state", None)
+    if state["solver"] == "lbfgs" and saved is None:
+        return  # L-BFGS keeps nothing between calls
+    params = state["buckets_"] + state["intercepts_"]
+    try:
+        optimizer = make_optimizer(SimpleNamespace(**state), params)
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"its solver parameters are invalid ({exc})") from None
+    if saved is None:
+        if fmt is None or fmt < 3:
+            optimizer.state_lost = True
+            state["_optimizer"] = optimizer
+        return
+    keys = ("solver", "scalars", "moments")
+    if not isinstance(saved, dict) or sorted(saved) != sorted(keys):
+        got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise StateError(
+            f"_solver_state must be a dict of {list(keys)}, got {got!r}.")
+    if saved["solver"] != state["solver"]:
+        raise StateError(
+            f"_solver_state holds the state of solver={saved['solver']!r}, but "
+            f"the model's solver is {state['solver']!r}.")
+    state["_optimizer"] = optimizer
+    optimizer.restore(_checked_scalars(optimizer, saved["scalars"]),
+                      _checked_moments(optimizer, saved["moments"]))
+
+
+def _checked_scalars(optimizer, scalars):
+    """The saved scalars, each of the kind of the fresh solver's; one the
+    fresh solver has and the saved state lacks keeps its fresh value."""
+    expected = optimizer.scalars()
+    if not isinstance(scalars, dict) or not set(scalars) <= set(expected):
+        got = sorted(scalars) if isinstance(scalars, dict) else type(scalars).__name__
+        raise StateError(
+            f"_solver_state['scalars'] of solver={optimizer.solver!r} must be a "
+            f"dict with entries among {sorted(expected)}, got {got!r}.")
+    for name, value in scalars.items():
+        kind = _kind(expected[name])
+        if _kind(value) != kind or (kind == "a number" and not np.isfinite(value)):
+            raise StateError(
+                f"_solver_state['scalars'][{name!r}] must be {kind}, got "
+                f"{value!r}.")
+    return scalars
+
+
+def _kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(value, Real):
+        return "a number"
+    return "a str" if isinstance(value, str) else type(value).__name__
+
+
+def _checked_moments(optimizer, moments):
+    if moments is not None:
+        shape = (optimizer.n_moments, sum(p.size for p in optimizer.params))
+        _check_array("_solver_state['moments']", moments, ndim=2,
+                     dtype=optimizer.params[0].dtype, shape=shape)
+    return moments
 
 
 def _check_array(name, a, ndim, dtype=None, shape=None):

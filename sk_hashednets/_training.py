@@ -123,15 +123,19 @@ class TrainingState:
     @classmethod
     def of(cls, estimator):
         """A private copy of a fitted estimator's state, to continue training."""
-        names = [f.name for f in fields(cls) if f.name != "targets"]
+        arrays = ("targets", "buckets_", "intercepts_", "_optimizer")
+        names = [f.name for f in fields(cls) if f.name not in arrays]
         state = cls(**{name: copy.deepcopy(getattr(estimator, name, None))
-                       for name in names})
-        state.buckets_ = [w.copy() for w in estimator.buckets_]
-        state.intercepts_ = [b.copy() for b in estimator.intercepts_]
+                       for name in names},
+                    buckets_=[w.copy() for w in estimator.buckets_],
+                    intercepts_=[b.copy() for b in estimator.intercepts_])
         state.targets = {name: getattr(estimator, name)
                          for name in estimator._target_attributes}
-        if state._optimizer is not None:  # None after unpickling
-            state._optimizer.params = state.params()
+        optimizer = getattr(estimator, "_optimizer", None)
+        # None after L-BFGS; a solver the parameters no longer ask for is
+        # replaced by a fresh one of theirs
+        if optimizer is not None and optimizer.solver == estimator.solver:
+            state._optimizer = optimizer.copy(state.params())
         if estimator.early_stopping:
             if state.validation_scores_ is None:
                 state.validation_scores_ = []
@@ -229,6 +233,8 @@ def fit_stochastic(estimator, state, layers, train, validation, incremental):
     state.n_iter_ = 0
     state.n_clipped_steps_ = 0
     first_step = state._step
+    if incremental and state._optimizer.state_lost:
+        _warn_fresh_solver_state(estimator)
     committed, error = state, None
     try:
         for _ in range(1 if incremental else estimator.max_iter):
@@ -400,6 +406,16 @@ def _should_stop(estimator, state, early_stopping):
         return True
     state._no_improvement_count = 0
     return False
+
+
+def _warn_fresh_solver_state(estimator):
+    what = ("Adam's moments and step count" if estimator.solver == "adam"
+            else "the momentum velocities")
+    warn(f"This {type(estimator).__name__} has no solver state ({what}): it "
+         "was dropped when the model was copied or saved "
+         "(by without_solver_state(), or by an sk_hashednets whose saved "
+         "models kept none). partial_fit starts it afresh, so training does "
+         "not continue exactly as the original model would.")
 
 
 def _warn_clipped(estimator, state, n_steps):

@@ -1,5 +1,6 @@
 """Saving and loading fitted models: skops, pickle, joblib, and models saved by
-earlier versions (tests/fixtures/<version>/, written by make_fixtures.py)."""
+earlier versions (tests/fixtures/<version>[-format<N>]/, written by
+make_fixtures.py)."""
 
 import pickle
 import re
@@ -107,6 +108,10 @@ def test_pickled_state_holds_only_buckets_biases_and_seeds(fitted, kind):
     state = model.__getstate__()
     assert state["_sk_hashednets_state_format"] == STATE_FORMAT
     assert "_optimizer" not in state
+    # fit drops the solver's moments at its end; its settings are numbers
+    assert state["_solver_state"]["moments"] is None
+    assert all(isinstance(v, (int, float, str)) for v in
+               state["_solver_state"]["scalars"].values())
     arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
     assert arrays["_packed_params"].size == model.n_stored_params_
     assert arrays["hash_seeds_"].shape == (model.n_layers_ - 1, 2)
@@ -126,20 +131,31 @@ def test_models_saved_by_earlier_versions_still_predict_the_same(path):
             model = pickle.load(f)
     expected = np.load(path.with_suffix(".npz"), allow_pickle=False)
     X = expected["X"]
-    methods = [m for m in expected.files if m != "X"]
+    methods = [m for m in expected.files if m in ("predict", "predict_proba")]
     assert "predict" in methods
+    _assert_close_outputs(model, X, expected, methods)
+    # a loaded model is a full estimator: its parameters, a clone, more training
+    assert clone(model).get_params() == model.get_params()
+    if path.parent.name == "0.1.0":  # it goes on training as it was trained,
+        assert (model.solver, model.max_grad_norm) == ("sgd", 10.0)
+        # from a fresh solver state: format 1 kept none
+        with pytest.warns(UserWarning, match="has no solver state"):
+            model.partial_fit(X, model.predict(X))
+    elif "resume_X" in expected.files:  # exactly as the model that was saved
+        model.partial_fit(expected["resume_X"], expected["resume_y"])
+        _assert_close_outputs(model, X, expected, methods, prefix="resumed_")
+    else:
+        model.partial_fit(X, model.predict(X))
+
+
+def _assert_close_outputs(model, X, expected, methods, prefix=""):
     for method in methods:
         got = getattr(model, method)(X)
         if method == "predict" and got.dtype.kind in "iUO":
-            np.testing.assert_array_equal(got, expected[method])
+            np.testing.assert_array_equal(got, expected[prefix + method])
         else:
-            np.testing.assert_allclose(got, expected[method], rtol=1e-5, atol=1e-6,
-                                       err_msg=method)
-    # a loaded model is a full estimator: its parameters, a clone, more training
-    assert clone(model).get_params() == model.get_params()
-    if path.parent.name == "0.1.0":  # it goes on training as it was trained
-        assert (model.solver, model.max_grad_norm) == ("sgd", 10.0)
-    model.partial_fit(X, model.predict(X))
+            np.testing.assert_allclose(got, expected[prefix + method], rtol=1e-5,
+                                       atol=1e-6, err_msg=prefix + method)
 
 
 def test_low_rank_model_of_state_format_1_is_refused_with_a_reason(fitted):
@@ -148,7 +164,7 @@ def test_low_rank_model_of_state_format_1_is_refused_with_a_reason(fitted):
     state = model.__getstate__()
     state["_sk_hashednets_state_format"] = 1
     state["_method"] = "low_rank"
-    for name in ("solver", "max_grad_norm"):
+    for name in ("solver", "max_grad_norm", "_solver_state"):
         state.pop(name)
     twin = object.__new__(type(model))
     with pytest.raises(ValueError, match=re.escape(
@@ -162,9 +178,12 @@ def test_low_rank_model_of_state_format_1_is_refused_with_a_reason(fitted):
 
 def test_fixture_models_exist():
     versions = {p.parent.name for p in FIXTURES}
-    assert "0.1.0" in versions
+    assert {"0.1.0", "0.1.0-format3"} <= versions
     assert {p.stem for p in FIXTURES if p.parent.name == "0.1.0"} == {
         "multiclass_classifier", "binary_classifier", "regressor"}
+    assert {p.stem for p in FIXTURES if p.parent.name == "0.1.0-format3"} == {
+        "multiclass_classifier", "binary_classifier", "regressor",
+        "partial_fit_classifier", "partial_fit_regressor"}
 
 
 def test_parameter_added_later_takes_its_default(fitted, monkeypatch):
