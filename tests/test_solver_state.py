@@ -45,13 +45,16 @@ COPIES = {"pickle": _pickle, "joblib": _joblib, "skops": _skops,
 
 #: the solvers partial_fit runs, with what their state carries: Adam's moments
 #: and step count; momentum's velocities (Nesterov's and classical), the rate
-#: the adaptive schedule lowered after stalls, the invscaling rate
+#: the adaptive schedule lowered after stalls, the invscaling rate, the
+#: inverse-time schedule's count of updates
 SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=1e-2),
     "sgd-adaptive": dict(solver="sgd", learning_rate_init=0.05,
                          learning_rate="adaptive", n_iter_no_change=1, tol=10.0),
     "sgd-invscaling": dict(solver="sgd", learning_rate_init=0.2, power_t=0.25,
                            learning_rate="invscaling", nesterovs_momentum=False),
+    "sgd-inverse-time": dict(solver="sgd", learning_rate_init=0.1,
+                             learning_rate="inverse_time", learning_rate_decay=0.05),
 }
 
 
