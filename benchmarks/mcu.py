@@ -47,6 +47,7 @@ plot to docs/mcu.png (benchmarks/mcu_report.py).
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import tempfile
 import warnings
@@ -236,7 +237,7 @@ def main(argv=None):
     tables = {d: mcu_report.summarize(results, d, configurations(d), key, SEEDS)
               for d in NAMES}
     mcu_report.plot(tables, NAMES, args.plot)
-    plot_link = Path("..") / args.plot.relative_to(ROOT)
+    plot_link = Path(os.path.relpath(args.plot.resolve(), args.out.resolve().parent))
     args.out.write_text(mcu_report.report(
         tables, results.get("loops"), command, args.fashion_rows,
         plot_link.as_posix(), NAMES, mcu, BOARD_ROWS, import_emlearn))
