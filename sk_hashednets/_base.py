@@ -215,8 +215,9 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         ]
 
     def _make_layer(self, method, n_in, n_out, n_stored, seeds, cache=False):
-        """``make_layer``, keeping random-edge layers in ``_edge_layers``
-        (never pickled) for every later fit, predict or read of ``coefs_``."""
+        """``make_layer``, keeping the layers that are costly to build (random
+        edges) in ``_edge_layers`` (never pickled) for every later fit,
+        predict or read of ``coefs_``."""
         memo = self.__dict__.setdefault("_edge_layers", {})
         return make_layer_once(memo, method, n_in, n_out, n_stored, seeds, cache)
 

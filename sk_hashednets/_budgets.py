@@ -65,45 +65,10 @@ def layer_budgets(layer_units, compression, n_buckets=None, method="hashing",
 
 
 def plan_layers(method, layer_units, budgets):
-    """Actual layer widths and stored weights per layer for a method.
-
-    ``budgets[l]`` is the number of weights layer ``l`` may store. Every method
-    except ``"shrunk"`` keeps the virtual widths and fits each layer in its
-    budget; ``"shrunk"`` keeps dense layers and scales the hidden widths down
-    so that its weights and biases fit the total storage of the hashed
-    network (all budgets plus the virtual network's biases).
-    """
-    if method == "shrunk":
-        total = sum(budgets) + sum(layer_units[1:])
-        layer_units = shrink_widths(layer_units, total)
-        budgets = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
-        return layer_units, budgets
-    cls = METHODS[method]
-    return layer_units, [
-        cls.n_stored_for(a, b, k)
-        for a, b, k in zip(layer_units[:-1], layer_units[1:], budgets)
-    ]
-
-
-def shrink_widths(layer_units, total):
-    """Hidden widths ``max(1, floor(s * h))`` for the largest scale ``s`` in
-    (0, 1] whose dense network (weights and biases) stores at most ``total``
-    parameters; widths of 1 when even that is too large."""
-
-    def widths(scale):
-        hidden = [max(1, int(np.floor(scale * h))) for h in layer_units[1:-1]]
-        return [layer_units[0], *hidden, layer_units[-1]]
-
-    def size(units):
-        return sum(a * b + b for a, b in zip(units[:-1], units[1:]))
-
-    if size(widths(1.0)) <= total:
-        return widths(1.0)
-    low, high = 0.0, 1.0
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if size(widths(mid)) <= total else (low, mid)
-    return widths(low)
+    """Actual layer widths and stored weights per layer for a method, whose
+    layer ``l`` may store ``budgets[l]`` weights: as the method plans it
+    (:meth:`~._layers.WeightParametrization.plan`)."""
+    return METHODS[method].plan(layer_units, budgets)
 
 
 def check_rescalable(method):

@@ -45,6 +45,9 @@ class WeightParametrization:
     materialises = True
     #: whether :meth:`loads` is defined (``rescale_grad``)
     rescalable = True
+    #: whether building a layer costs enough that an estimator keeps the layers
+    #: it built for its later calls (:func:`make_layer_once`)
+    keep_built = False
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         self.n_in = int(n_in)
@@ -56,6 +59,15 @@ class WeightParametrization:
     def n_stored_for(n_in, n_out, budget):
         """Stored weights a layer of this kind uses for a budget of ``budget``."""
         return budget
+
+    @classmethod
+    def plan(cls, layer_units, budgets):
+        """``(layer widths, stored weights per layer)`` of a network of this
+        method whose layer ``l`` may store ``budgets[l]`` weights. The default
+        keeps the virtual widths and fits each layer in its budget
+        (:meth:`n_stored_for`)."""
+        return layer_units, [cls.n_stored_for(a, b, k) for a, b, k
+                             in zip(layer_units[:-1], layer_units[1:], budgets)]
 
     @staticmethod
     def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
@@ -494,6 +506,7 @@ class RandomEdgeWeights(WeightParametrization):
     """
 
     method = "random_edges"
+    keep_built = True  # choosing the edges passes over every virtual weight
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
@@ -550,13 +563,23 @@ class RandomEdgeWeights(WeightParametrization):
 
 
 class DenseWeights(WeightParametrization):
-    """A plain dense matrix (the shrunk network's layers)."""
+    """A plain dense matrix: the layers of the shrunk network, a dense network
+    whose hidden widths are scaled down to the hashed network's storage."""
 
-    method = "dense"
+    method = "shrunk"
 
     @staticmethod
     def n_stored_for(n_in, n_out, budget):
         return n_in * n_out
+
+    @classmethod
+    def plan(cls, layer_units, budgets):
+        """Dense layers, the hidden widths scaled down (:func:`shrink_widths`)
+        so that the weights and biases fit the total storage of the hashed
+        network: all budgets plus the virtual network's biases."""
+        total = sum(budgets) + sum(layer_units[1:])
+        layer_units = shrink_widths(layer_units, total)
+        return layer_units, [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
 
     def virtual(self, w, out=None):
         V = w.reshape(self.shape)
@@ -575,6 +598,27 @@ class DenseWeights(WeightParametrization):
 
     def sparse_grad(self, X, delta, w, out):
         _kernels.sparse_dense_grad(X.indptr, X.indices, X.data, delta, out)
+
+
+def shrink_widths(layer_units, total):
+    """Hidden widths ``max(1, floor(s * h))`` for the largest scale ``s`` in
+    (0, 1] whose dense network (weights and biases) stores at most ``total``
+    parameters; widths of 1 when even that is too large."""
+
+    def widths(scale):
+        hidden = [max(1, int(np.floor(scale * h))) for h in layer_units[1:-1]]
+        return [layer_units[0], *hidden, layer_units[-1]]
+
+    def size(units):
+        return sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+
+    if size(widths(1.0)) <= total:
+        return widths(1.0)
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if size(widths(mid)) <= total else (low, mid)
+    return widths(low)
 
 
 #: bins of the counting pass that chooses the kept edges (by the top 16 bits
@@ -630,19 +674,22 @@ METHODS = {
 }
 
 
-def make_layer_once(memo, method, n_in, n_out, n_stored, seeds, cache=False):
-    """:func:`make_layer`, building each random-edge layer once.
+#: layers an estimator keeps built (refits with new seeds forget the oldest)
+KEPT_LAYERS = 16
 
-    Its mask costs passes over every virtual weight; the layer is kept in the
-    dict ``memo`` (keyed by shape, stored weights and seed). Other layers are
-    cheap to build, and low-rank ones keep per-call buffers, so they are built
-    on each call.
+
+def make_layer_once(memo, method, n_in, n_out, n_stored, seeds, cache=False):
+    """:func:`make_layer`, building once each layer that is costly to build
+    (``keep_built``: random edges, whose mask costs passes over every virtual
+    weight); it is kept in the dict ``memo`` (keyed by method, shape, stored
+    weights and seeds). Other layers are cheap to build, and low-rank ones
+    keep per-call buffers, so they are built on each call.
     """
-    if method != "random_edges":
+    if not METHODS[method].keep_built:
         return make_layer(method, n_in, n_out, n_stored, seeds, cache=cache)
-    key = (n_in, n_out, n_stored, int(seeds[0]))
+    key = (method, n_in, n_out, n_stored, *(int(s) for s in seeds))
     if key not in memo:
-        if len(memo) >= 16:  # refits with new seeds: forget the oldest
+        if len(memo) >= KEPT_LAYERS:
             del memo[next(iter(memo))]
         memo[key] = make_layer(method, n_in, n_out, n_stored, seeds)
     return memo[key]

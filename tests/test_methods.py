@@ -19,8 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _kernels
-from sk_hashednets._budgets import layer_budgets, plan_layers, shrink_widths
-from sk_hashednets._layers import BLOCK, BlockHashedWeights, _kept_edges
+from sk_hashednets._budgets import layer_budgets, plan_layers
+from sk_hashednets._layers import BLOCK, BlockHashedWeights, _kept_edges, shrink_widths
 
 METHODS = ["hashing", "hashing_blocks", "low_rank", "random_edges", "shrunk"]
 
