@@ -27,7 +27,13 @@ from ._threads import (
     training_threads,
     training_work,
 )
-from ._training import TrainingState, check_trainable, fit_stochastic, split
+from ._training import (
+    TrainingState,
+    batch_rows,
+    check_trainable,
+    fit_stochastic,
+    split,
+)
 
 
 class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
@@ -358,8 +364,8 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             for i, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
                                                budgets))
         ]
-        batch = X.shape[0] if lbfgs else self.batch_size
-        with training_threads(training_work(batch, X.shape[0], layer_units)):
+        batch = X.shape[0] if lbfgs else batch_rows(self.batch_size, X.shape[0])
+        with training_threads(training_work(batch, layer_units)):
             if lbfgs:
                 fit_lbfgs(self, state, layers, *train)
                 return self

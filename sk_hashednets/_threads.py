@@ -86,12 +86,10 @@ def policy(work, min_work):
     return None
 
 
-def training_work(batch_size, n_samples, layer_units):
-    """Multiply-adds of a training step's largest product: a batch (``'auto'``
-    is scikit-learn's ``min(200, n_samples)``) times the widest layer."""
-    batch = 200 if batch_size == "auto" else batch_size
-    return min(batch, n_samples) * max(
-        a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+def training_work(batch_rows, layer_units):
+    """Multiply-adds of a training step's largest product: a batch of
+    ``batch_rows`` rows times the widest layer."""
+    return batch_rows * max(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
 
 
 def _cpus():

@@ -194,8 +194,7 @@ def check_trainable(estimator, layer_units, budgets, X, y, incremental):
         if estimator.early_stopping and not incremental:
             n_val = len(split_indices(estimator, y, n_samples, 0)[1])
             n_samples -= n_val
-        auto = estimator.batch_size == "auto"
-        batch_size = min(200 if auto else estimator.batch_size, n_samples)
+        batch_size = batch_rows(estimator.batch_size, n_samples)
     need = training_bytes(estimator.method, layer_units, budgets, X.dtype,
                           batch_size, n_val, sp.issparse(X), estimator.solver)
     have, where = available_memory()
@@ -317,13 +316,24 @@ def split_indices(estimator, y, n_samples, random_state):
     return train, val
 
 
+#: the rows of a batch with ``batch_size='auto'`` (at most ``n_samples``), as
+#: scikit-learn's MLP
+AUTO_BATCH_SIZE = 200
+
+
+def batch_rows(batch_size, n_samples):
+    """The rows of a training batch for the parameter ``batch_size`` (an int
+    >= 1 or ``'auto'``) on ``n_samples`` rows."""
+    if batch_size == "auto":
+        return min(AUTO_BATCH_SIZE, n_samples)
+    return int(np.clip(batch_size, 1, n_samples))
+
+
 def _batch_size(estimator, n_samples):
-    if estimator.batch_size == "auto":
-        return min(200, n_samples)
-    if estimator.batch_size > n_samples:
+    if estimator.batch_size != "auto" and estimator.batch_size > n_samples:
         warn("Got `batch_size` less than 1 or larger than sample size. It is "
              "going to be clipped")
-    return int(np.clip(estimator.batch_size, 1, n_samples))
+    return batch_rows(estimator.batch_size, n_samples)
 
 
 def _make_trainer(estimator, state, layers, X, Y):
