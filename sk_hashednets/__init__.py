@@ -7,7 +7,8 @@ Hashing Trick", ICML 2015.
 from ._classes import HashedMLPClassifier, HashedMLPRegressor
 from ._export import export_c
 from ._export_onnx import export_onnx, register_skl2onnx
+from ._quantize_model import quantize
 from ._version import __version__
 
 __all__ = ["HashedMLPClassifier", "HashedMLPRegressor", "export_c", "export_onnx",
-           "register_skl2onnx", "__version__"]
+           "quantize", "register_skl2onnx", "__version__"]

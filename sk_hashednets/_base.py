@@ -21,6 +21,7 @@ from ._lbfgs import check_lbfgs_params, fit_lbfgs
 from ._network import HEADS, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
+from ._quantize import PRECISIONS, stored_bytes
 from ._threads import (
     PREDICT_MIN_WORK,
     blas_threads,
@@ -52,6 +53,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         "compression": [Interval(Real, 0, 1, closed="right")],
         "n_buckets": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
         "method": [StrOptions(set(METHODS))],
+        "quantize": [None, StrOptions(set(PRECISIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -96,6 +98,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         compression=1 / 8,
         n_buckets=None,
         method="hashing",
+        quantize=None,
         dropout=0.0,
         input_dropout=0.0,
         alpha=1e-4,
@@ -128,6 +131,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         self.compression = compression
         self.n_buckets = n_buckets
         self.method = method
+        self.quantize = quantize
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.alpha = alpha
@@ -248,6 +252,17 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                    + sum(b.size for b in self.intercepts_))
 
     @property
+    def n_stored_bytes_(self):
+        """Bytes the model stores, as ``export_c`` stores it at the precision
+        the buckets were trained for (``quantize``): each layer's buckets
+        (float32, or int8, or two int4 buckets a byte), one float32 scale per
+        quantized layer, and the float32 biases."""
+        check_is_fitted(self, "buckets_")
+        precision = getattr(self, "quantize_", None)
+        return int(sum(stored_bytes(w.size, b.size, precision)
+                       for w, b in zip(self.buckets_, self.intercepts_)))
+
+    @property
     def n_virtual_params_(self):
         """Parameters of the equivalent dense network (virtual weights plus biases)."""
         check_is_fitted(self, "buckets_")
@@ -346,6 +361,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
                 state.out_activation_ = self._out_activation(target_state)
             else:
                 state = TrainingState.of(self)
+            state.quantize_ = self.quantize
             early_stopping = self.early_stopping and not (incremental or lbfgs)
             train, validation = split(self, state, X, Y, y, sample_weight,
                                       early_stopping)

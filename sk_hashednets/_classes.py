@@ -71,6 +71,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
         compression=1 / 8,
         n_buckets=None,
         method="hashing",
+        quantize=None,
         dropout=0.0,
         input_dropout=0.0,
         alpha=1e-4,
@@ -103,7 +104,7 @@ class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):
     ):
         super().__init__(
             hidden_layer_sizes, activation, compression=compression,
-            n_buckets=n_buckets, method=method, dropout=dropout,
+            n_buckets=n_buckets, method=method, quantize=quantize, dropout=dropout,
             input_dropout=input_dropout, alpha=alpha, batch_size=batch_size,
             solver=solver, learning_rate=learning_rate,
             learning_rate_init=learning_rate_init, power_t=power_t,
@@ -440,6 +441,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
         compression=1 / 8,
         n_buckets=None,
         method="hashing",
+        quantize=None,
         dropout=0.0,
         input_dropout=0.0,
         alpha=1e-4,
@@ -470,7 +472,7 @@ class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
     ):
         super().__init__(
             hidden_layer_sizes, activation, compression=compression,
-            n_buckets=n_buckets, method=method, dropout=dropout,
+            n_buckets=n_buckets, method=method, quantize=quantize, dropout=dropout,
             input_dropout=input_dropout, alpha=alpha, batch_size=batch_size,
             solver=solver, learning_rate=learning_rate,
             learning_rate_init=learning_rate_init, power_t=power_t,

@@ -43,6 +43,21 @@ PARAMETERS = """
         down (by one common factor, rounded down) until its weights and biases
         fit the hashed network's storage.
 
+    quantize : {'int8', 'int4'} or None, default=None
+        Train the model as it is stored at low precision. Each training step
+        rounds every layer's stored weights to 255 (``'int8'``) or 15
+        (``'int4'``) levels with one scale per layer, ``scale = max|w| / L``
+        (L = 127 or 7) and ``q = rint(w / scale)``, runs the step on
+        ``scale * q``, and passes the gradient straight through to the float
+        weights the solver updates. The fitted ``buckets_`` are the rounded
+        values, so ``predict`` is the quantized model: the one
+        ``export_c(..., buckets=quantize)`` writes, to float rounding. The
+        float weights are kept, privately, for ``warm_start`` and
+        ``partial_fit``, which continue from them (changing ``quantize``
+        between calls fine-tunes a model for another precision). Works with
+        every solver and method; only ``'hashing'`` and ``'hashing_blocks'``
+        have a C export. None trains in float, bit for bit as before.
+
     dropout : float in [0, 1), default=0.0
         Dropout probability on the hidden layers' outputs during training.
         Dropout is inverted (kept units are scaled by ``1 / (1 - p)``), so
@@ -202,7 +217,13 @@ ATTRIBUTES = """
         Hidden activation the model was fitted with.
 
     buckets_ : list of ndarray of shape (K_l,)
-        The stored weights of each layer: the hash buckets.
+        The stored weights of each layer: the hash buckets (with ``quantize``,
+        their values ``scale * q`` at that precision).
+
+    quantize_ : {{'int8', 'int4'}} or None
+        The precision ``buckets_`` were trained for by the last call to
+        ``fit`` or ``partial_fit`` (or rounded to by
+        :func:`sk_hashednets.quantize`).
 
     intercepts_ : list of ndarray of shape (n_out_l,)
         The dense biases of each layer.
@@ -217,6 +238,12 @@ ATTRIBUTES = """
 
     n_stored_params_ : int
         Stored parameters: buckets plus biases.
+
+    n_stored_bytes_ : int
+        Bytes the model stores at its precision (``quantize_``), as
+        ``export_c`` stores it: the buckets (4 bytes each in float32, 1 in
+        int8, two int4 buckets a byte), a float32 scale per quantized layer,
+        and the float32 biases.
 
     n_virtual_params_ : int
         Parameters of the dense network with the same architecture.

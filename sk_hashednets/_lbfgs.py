@@ -90,7 +90,7 @@ def fit_lbfgs(estimator, state, layers, X, Y, sample_weight):
         loss=estimator._make_loss(state.out_activation_),
         alpha=estimator.alpha, dropout=0.0, input_dropout=0.0,
         dropout_seed=state._seed, batch_size=X.shape[0], n_outputs=Y.shape[1],
-        dtype=X.dtype, sparse_input=sp.issparse(X),
+        dtype=X.dtype, sparse_input=sp.issparse(X), quantize=state.quantize_,
     )
     objective = PackedLoss(trainer, X, Y, sample_weight)
     iterate = {"x": objective.pack(), "loss": None}

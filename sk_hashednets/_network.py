@@ -10,6 +10,7 @@ from scipy.special import expit, log_softmax, softmax, xlogy
 
 from . import _kernels
 from ._layers import METHODS
+from ._quantize import LEVELS
 from ._timing import phase
 
 ACTIVATIONS = {
@@ -222,11 +223,19 @@ class Trainer:
     ``grad_scales`` (one array per layer, or None) multiplies each layer's data
     gradient elementwise, before the L2 term: ``rescale_grad`` passes the
     inverse bucket loads.
+
+    ``quantize`` (``"int8"``, ``"int4"`` or None) trains the model as it is
+    stored: each step rounds every layer's weights with the rule of
+    :mod:`._quantize` (into ``stored``, once per step: K values, not one per
+    virtual weight), runs the forward and backward passes on the rounded
+    weights, and hands their gradient straight through to ``weights``, the
+    float weights the solver updates (the straight-through estimator); the L2
+    term is the float weights'.
     """
 
     def __init__(self, layers, weights, biases, *, activation, loss, alpha,
                  dropout, input_dropout, dropout_seed, batch_size, n_outputs,
-                 dtype, sparse_input=False, grad_scales=None):
+                 dtype, sparse_input=False, grad_scales=None, quantize=None):
         self.layers = layers
         self.weights = weights
         self.biases = biases
@@ -256,6 +265,11 @@ class Trainer:
         self.X_drop = np.empty((batch_size, n_in), dtype=dtype)
         self.Y_buf = np.empty((batch_size, n_outputs), dtype=dtype)
         self.sw_buf = np.empty(batch_size, dtype=dtype)
+        self.levels = None if quantize is None else LEVELS[quantize]
+        self.stored = weights
+        if self.levels is not None:
+            self.stored = [np.empty_like(w) for w in weights]
+            self._q = [np.empty(w.size, dtype=np.int8) for w in weights]
 
     def take(self, X, Y, sw, idx):
         """Gather a batch into the preallocated buffers."""
@@ -286,7 +300,8 @@ class Trainer:
     def step(self, Xb, Yb, swb, step):
         """Forward and backward pass on one batch; return its loss."""
         n = Xb.shape[0]
-        layers, weights, biases = self.layers, self.weights, self.biases
+        layers, biases = self.layers, self.biases
+        weights = self._round_weights()
         last = len(layers) - 1
         sparse_input = sp.issparse(Xb)
 
@@ -333,12 +348,20 @@ class Trainer:
                 _kernels.scale_by(grad, self.grad_scales[idx])
             if decay:
                 with phase("optimizer"):  # the L2 term
-                    _kernels.axpy(decay, weights[idx], grad)
+                    _kernels.axpy(decay, self.weights[idx], grad)
             if idx > 0:
                 delta = prev
         if not decay:
             return loss
-        return loss + 0.5 * decay * sum(float(np.dot(w, w)) for w in weights)
+        return loss + 0.5 * decay * sum(float(np.dot(w, w)) for w in self.weights)
+
+    def _round_weights(self):
+        """The weights the passes run on: ``weights`` themselves, or their
+        rounding into ``stored`` when training as quantized."""
+        if self.levels is not None:
+            for w, q, out in zip(self.weights, self._q, self.stored):
+                _kernels.quantize_buckets(w, self.levels, q, out)
+        return self.stored
 
 
 def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,

@@ -22,6 +22,7 @@ import numpy as np
 from ._budgets import layer_budgets, plan_layers
 from ._layers import METHODS
 from ._optimizers import make_optimizer
+from ._quantize import PRECISIONS, rounded
 from ._version import __version__
 
 #: Version of the pickled state; bump it when the meaning of a stored
@@ -257,6 +258,7 @@ def _check_fitted_state(cls, state):
             f"{state.get('compression')!r}, n_buckets={state.get('n_buckets')!r}) "
             f"gives sizes {expected[0]} storing {expected[1]}."
         )
+    _check_quantized(state, weights)
     cls._check_target_state(state)
 
 
@@ -272,3 +274,26 @@ def _architecture(state, method, units):
     except (TypeError, ValueError) as exc:
         raise StateError(f"its parameters describe no network ({exc})") from None
     return [int(n) for n in planned], [int(k) for k in stored]
+
+
+def _check_quantized(state, weights):
+    """A model trained as quantized stores the rounding of its float buckets
+    (``_latent_buckets``, where training resumes) to ``quantize_``."""
+    precision = state.get("quantize_")
+    latent = state.get("_latent_buckets")
+    if precision is None and latent is None:
+        return
+    if precision not in PRECISIONS or not isinstance(latent, list):
+        raise StateError(
+            f"quantize_ must be one of {list(PRECISIONS)} with a list "
+            f"_latent_buckets, got {precision!r} and {type(latent).__name__}.")
+    if len(latent) != len(weights):
+        raise StateError(f"_latent_buckets has {len(latent)} layers, not "
+                         f"{len(weights)}.")
+    for i, (w, float_w) in enumerate(zip(weights, latent)):
+        _check_array(f"_latent_buckets[{i}]", float_w, ndim=1, dtype=w.dtype,
+                     shape=w.shape)
+        if not np.array_equal(rounded(float_w, precision), w, equal_nan=True):
+            raise StateError(
+                f"buckets_[{i}] is not the {precision} rounding of "
+                f"_latent_buckets[{i}].")

@@ -27,6 +27,7 @@ from sklearn.utils import check_random_state
 
 from ._memory import available_memory
 from ._network import Trainer, forward, training_bytes
+from ._quantize import rounded
 from ._timing import phase
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -65,6 +66,13 @@ class TrainingState:
     attributes that describe the targets (``classes_``, ``target_mean_``, ...:
     the estimator's ``_target_attributes``), set by the first fit and read by
     the validation score; they never change during training.
+
+    ``quantize_`` is the precision the call trains for (the estimator's
+    ``quantize``). Then ``buckets_`` holds the float buckets the solver
+    updates while training; :meth:`commit` gives the estimator their rounding
+    as ``buckets_`` (the model it stores and predicts with) and keeps the float
+    ones as ``_latent_buckets``, where the next ``warm_start`` or
+    ``partial_fit`` call resumes.
     """
 
     hash_seeds_: np.ndarray
@@ -87,6 +95,7 @@ class TrainingState:
     best_loss_: float = None
     _no_improvement_count: int = 0
     n_clipped_steps_: int = 0
+    quantize_: str = None
     targets: dict = field(default_factory=dict)
 
     @classmethod
@@ -127,7 +136,9 @@ class TrainingState:
         names = [f.name for f in fields(cls) if f.name not in arrays]
         state = cls(**{name: copy.deepcopy(getattr(estimator, name, None))
                        for name in names},
-                    buckets_=[w.copy() for w in estimator.buckets_],
+                    buckets_=[w.copy() for w in
+                              getattr(estimator, "_latent_buckets", None)
+                              or estimator.buckets_],
                     intercepts_=[b.copy() for b in estimator.intercepts_])
         state.targets = {name: getattr(estimator, name)
                          for name in estimator._target_attributes}
@@ -155,6 +166,13 @@ class TrainingState:
         """The arrays the solver updates: all weights, then all biases."""
         return self.buckets_ + self.intercepts_
 
+    def stored_buckets(self):
+        """The buckets the model stores: ``buckets_``, or their rounding to
+        ``quantize_``."""
+        if self.quantize_ is None:
+            return self.buckets_
+        return [rounded(w, self.quantize_) for w in self.buckets_]
+
     def snapshot(self):
         """A copy to roll back to: parameters, curves and solver state."""
         snap = copy.copy(self)
@@ -175,8 +193,13 @@ class TrainingState:
                     setattr(estimator, key, target_value)
             elif f.name != "loss_" or value is not None:
                 setattr(estimator, f.name, value)
+        estimator.buckets_ = self.stored_buckets()
+        if self.quantize_ is None:
+            estimator.__dict__.pop("_latent_buckets", None)
+        else:
+            estimator._latent_buckets = self.buckets_
         if estimator._optimizer is not None:
-            estimator._optimizer.params = estimator.buckets_ + estimator.intercepts_
+            estimator._optimizer.params = self.params()
 
 
 # --------------------------------------------------------------------------
@@ -350,6 +373,7 @@ def _make_trainer(estimator, state, layers, X, Y):
         dtype=X.dtype,
         sparse_input=sp.issparse(X),
         grad_scales=_grad_scales(layers, X.dtype) if estimator.rescale_grad else None,
+        quantize=state.quantize_,
     )
 
 
@@ -386,7 +410,8 @@ def _run_epoch(estimator, state, trainer, X, Y, sample_weight):
 
 
 def _validation_score(estimator, state, layers, X_val, y_val, sw_val):
-    raw = forward(layers, state.buckets_, state.intercepts_, X_val, state.activation_)
+    raw = forward(layers, state.stored_buckets(), state.intercepts_, X_val,
+                  state.activation_)
     score = float(estimator._validation_score(raw, y_val, sw_val, state.targets))
     state.validation_scores_.append(score)
     return score
