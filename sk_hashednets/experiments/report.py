@@ -3,12 +3,14 @@ runs that ``python -m sk_hashednets.experiments`` stores, and the paper's claims
 checked against them."""
 
 import json
+import os
 import platform
+from typing import NamedTuple
 
 import numpy as np
 
-from . import HashedMLPClassifier, __version__
-from .experiments import (
+from .. import HashedMLPClassifier, __version__
+from .plan import (
     ARCHITECTURES,
     BASE_WIDTH,
     COMPRESSIONS,
@@ -19,11 +21,36 @@ from .experiments import (
     PAPER_METHODS,
     TABLE1_COMPRESSIONS,
     TEMPERATURES,
+    Run,
     best_settings,
-    distillation_key,
     frac,
+    planned_runs,
+    run_key,
+    seed_runs,
     settings_of,
 )
+
+
+class Results(NamedTuple):
+    """One experiment's stored runs (``{key: result}``) and settings."""
+
+    runs: dict
+    settings: dict
+
+    @property
+    def seeds(self):
+        return self.settings.get("seeds", [self.settings.get("seed", 0)])
+
+    def over_seeds(self, experiment, **fields):
+        """The stored results of one run for each of the seeds."""
+        return seed_runs(self.runs, self.seeds, experiment=experiment, **fields)
+
+    def errors(self, experiment, **fields):
+        return [r["test_error"] for r in self.over_seeds(experiment, **fields)]
+
+
+NOTHING = Results({}, {})
+
 
 #: the paper's baselines, each compared with HashedNets in the claims
 BASELINES = tuple(m for m in METHODS if m not in ("hashing", "hashing_blocks"))
@@ -32,13 +59,13 @@ BASELINES = tuple(m for m in METHODS if m not in ("hashing", "hashing_blocks"))
 def _load(out, name):
     path = out / f"{name}.json"
     if not path.exists():
-        return None, None
+        return None
     stored = json.loads(path.read_text())
     if "max_grad_norm" not in stored["settings"]:  # written before the sweep
         print(f"{path}: written by an earlier version of the experiments; "
               "left out of the report", flush=True)
-        return None, None
-    return stored["runs"], stored["settings"]
+        return None
+    return Results(stored["runs"], stored["settings"])
 
 
 def write_report(args):
@@ -65,17 +92,20 @@ def write_report(args):
                          ("distillation", _distillation_section),
                          ("compression", _compression_section),
                          ("expansion", _expansion_section)):
-        runs, run_settings = _load(out, name)
-        if runs is not None:
-            stored[name] = runs
-            parts.append(writer(runs, run_settings, out, stored))
+        results = _load(out, name)
+        if results is not None:
+            stored[name] = results
+            parts.append(writer(*results, out, stored))
     n_test = 540 if data == "digits" else 10_000
     parts.append(_claims_section(stored, n_test))
+    parts.append(_progress_section(stored))
     if data != "digits":
         parts.append(ANCHORS)
     parts.append(f"Software: sk_hashednets {__version__}, Python "
                  f"{platform.python_version()}, NumPy {np.__version__}; machine: "
-                 f"{platform.machine()}, 2 cores.\n")
+                 f"{platform.machine()}, {os.cpu_count()} cores (the machine that "
+                 "wrote this report; each section states its runs' BLAS "
+                 "threads).\n")
     (out / "RESULTS.md").write_text("\n".join(parts))
 
 
@@ -101,16 +131,20 @@ def _wall_time(runs):
 
 
 def _sweep_section(runs, settings, out, stored):
-    columns = [(method, frac(c)) for c in TABLE1_COMPRESSIONS for method in METHODS]
+    columns = [(method, c) for c in TABLE1_COMPRESSIONS for method in METHODS]
     lines = ["## The sweep: each method's best setting\n",
              f"Command: `{_command('sweep', settings)}`; {_wall_time(runs)}.\n",
              "Every method tries the same solvers and learning rates on a "
-             "784-1000-10 network (hashing also each of them with `rescale_grad`, "
-             "its buckets' gradients divided by their loads); each run's best "
-             "validation error (%) is shown, test error in brackets for reference "
-             "only. A method's best setting has the lowest mean validation error "
-             "over 1/8 and 1/64 (**bold**).\n",
-             "| setting | " + " | ".join(f"{NAMES[m]} {c}" for m, c in columns) + " |",
+             "784-1000-10 network (both hashing methods also each of them with "
+             "`rescale_grad`, their buckets' gradients divided by their loads); "
+             "each run's best validation error (%) is shown, test error in "
+             "brackets for reference only. A method's best setting has the "
+             "lowest mean validation error over 1/8 and 1/64 (**bold**). "
+             "HashedNets, its block variant and the equal-storage network also "
+             "try the paper's own recipe at three rates (`paper sgd RATE`), "
+             "chosen apart: the `paper` experiment runs it.\n",
+             "| setting | " + " | ".join(f"{NAMES[m]} {frac(c)}" for m, c in columns)
+             + " |",
              "|" + " --- |" * (1 + len(columns))]
     best = {}
     for family in ("tuned", "paper"):
@@ -123,7 +157,7 @@ def _sweep_section(runs, settings, out, stored):
         family = "paper" if name.startswith("paper ") else "tuned"
         cells = []
         for method, c in columns:
-            run = runs.get(f"{name} | {c} {method}")
+            run = runs.get(run_key(Run("sweep", method, c, setting=name)))
             if name not in settings_of(method, family):
                 cells.append("")
             elif run is None:
@@ -146,12 +180,6 @@ def _sweep_section(runs, settings, out, stored):
     return "\n".join(lines) + "\n"
 
 
-def _seed_runs(runs, prefix):
-    """The runs ``'{prefix} seed{s}'`` for every stored seed."""
-    return [run for key, run in runs.items()
-            if key.rsplit(" seed", 1)[0] == prefix]
-
-
 def _mean_sd(errors):
     errors = 100 * np.asarray(errors)
     if len(errors) == 1:
@@ -168,11 +196,13 @@ def _table1_section(runs, settings, out, stored):
     header = "| method | setting | " + " | ".join(
         f"{arch} {c}" for arch in ARCHITECTURES for c in ("1/8", "1/64")) + " |"
     lines += [header, "|" + " --- |" * (2 + 2 * len(ARCHITECTURES))]
+    results = Results(runs, settings)
     for method in (*METHODS, "hashing+teacher"):
         cells = []
         for arch in ARCHITECTURES:
-            for c in ("1/8", "1/64"):
-                done = _seed_runs(runs, f"{arch} {c} {method}")
+            for c in TABLE1_COMPRESSIONS:
+                done = results.over_seeds("table1", method=method, compression=c,
+                                          arch=arch)
                 planned = len(settings["seeds"])
                 cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
                 if done and len(done) < planned:  # an experiment still running
@@ -182,7 +212,7 @@ def _table1_section(runs, settings, out, stored):
                            "not chosen yet")
         lines.append(f"| {NAMES[method]} | `{setting}` | " + " | ".join(cells) + " |")
     for arch in ARCHITECTURES:
-        teachers = _seed_runs(runs, f"{arch} teacher")
+        teachers = results.over_seeds("table1", method="teacher", arch=arch)
         if teachers:
             lines.append(f"\nTeacher for {arch} (the dense network, setting "
                          f"`{best['shrunk']}`): "
@@ -209,7 +239,7 @@ def _table1_section(runs, settings, out, stored):
 
 def _paper_section(runs, settings, out, stored):
     best = settings["best"]
-    table1 = stored.get("table1", {})
+    table1 = stored.get("table1", NOTHING)
     lines = ["## The paper's own recipe\n",
              f"Command: `{_command('paper', settings)}`; {_wall_time(runs)}. "
              "Dropout 0.25 on the inputs and hidden units, batch 50, classical "
@@ -223,11 +253,12 @@ def _paper_section(runs, settings, out, stored):
              "| --- | --- | --- | --- | --- | --- |"]
     for method in PAPER_METHODS:
         cells = []
-        for source in (runs, table1):
-            for c in ("1/8", "1/64"):
-                done = _seed_runs(source, f"1x1000 {c} {method}")
+        for source in (Results(runs, settings), table1):
+            for c in TABLE1_COMPRESSIONS:
+                done = source.over_seeds(source.runs is runs and "paper" or "table1",
+                                         method=method, compression=c, arch="1x1000")
                 cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
-                if source is runs and done and len(done) < len(settings["seeds"]):
+                if source.runs is runs and done and len(done) < len(settings["seeds"]):
                     cell += f" ({len(done)} of {len(settings['seeds'])} seeds)"
                 cells.append(cell)
         lines.append(f"| {NAMES[method]} | `{best[method]}` | "
@@ -239,7 +270,8 @@ def _paper_section(runs, settings, out, stored):
 
 
 def _distillation_section(runs, settings, out, stored):
-    table1 = stored.get("table1", {})
+    table1 = stored.get("table1", NOTHING)
+    results = Results(runs, settings)
     lines = ["## Distillation, its settings searched\n",
              f"Command: `{_command('distillation', settings)}`; "
              f"{_wall_time(runs)}. HashedNets (setting `{settings['student']}`) "
@@ -253,19 +285,20 @@ def _distillation_section(runs, settings, out, stored):
         for w in DISTILLATION_WEIGHTS:
             cells = []
             for c in TABLE1_COMPRESSIONS:
-                done = [runs[k] for k in (distillation_key(c, t, w, s)
-                                          for s in settings["seeds"]) if k in runs]
+                done = results.over_seeds("distillation", method="hashing+teacher",
+                                          compression=c, arch="1x1000",
+                                          temperature=t, weight=w)
                 cells.append("–" if not done else
                              f"{_mean_sd([r['test_error'] for r in done])} "
                              f"({_mean_sd([r['best_validation_error'] for r in done])})"
                              + (f" ({len(done)} of {len(settings['seeds'])} seeds)"
                                 if len(done) < len(settings["seeds"]) else ""))
             lines.append(f"| {t} | {w} | " + " | ".join(cells) + " |")
-    plain = [[r["test_error"] for r in _seed_runs(table1, f"1x1000 {c} hashing")]
-             for c in ("1/8", "1/64")]
+    plain = [table1.errors("table1", method="hashing", compression=c, arch="1x1000")
+             for c in TABLE1_COMPRESSIONS]
     plain = [_mean_sd(errors) if errors else "–" for errors in plain]
     lines.append(f"| no teacher (Table 1) | | {plain[0]} | {plain[1]} |")
-    teachers = _seed_runs(runs, "1x1000 teacher")
+    teachers = results.over_seeds("distillation", method="teacher", arch="1x1000")
     if teachers:
         lines.append(f"\nTeacher: {_mean_sd([r['test_error'] for r in teachers])}% "
                      f"test error ({len(teachers)} seeds).")
@@ -275,15 +308,14 @@ def _distillation_section(runs, settings, out, stored):
 def _compression_points(runs, stored):
     """(compression, test error) per method: this experiment's runs, and 1/8
     and 1/64 from Table 1's first seed."""
-    table1 = stored.get("table1", {})
+    table1 = stored.get("table1", NOTHING)
     points = {}
     for method in METHODS:
         for c in COMPRESSIONS:
-            run = runs.get(f"{method} {frac(c)}")
+            run = runs.get(run_key(Run("compression", method, c)))
             if run is None:
-                first = sorted(k for k in table1
-                               if k.startswith(f"1x1000 {frac(c)} {method} seed"))
-                run = table1[first[0]] if first else None
+                first = Run("table1", method, c, "1x1000", table1.seeds[0])
+                run = table1.runs.get(run_key(first))
             if run is not None:
                 points.setdefault(method, []).append((c, run["test_error"]))
     return points
@@ -329,8 +361,10 @@ def _expansion_section(runs, settings, out, stored):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    factors = [f for f in EXPANSIONS if f"x{f}" in runs]
-    errors = [100 * runs[f"x{f}"]["test_error"] for f in factors]
+    found = {f: runs[key] for f in EXPANSIONS
+             if (key := run_key(Run("expansion", factor=f))) in runs}
+    factors = list(found)
+    errors = [100 * found[f]["test_error"] for f in factors]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(factors, errors, marker="o")
     ax.set_xscale("log", base=2)
@@ -343,7 +377,7 @@ def _expansion_section(runs, settings, out, stored):
     table = ["| expansion | hidden units | stored params | virtual params | "
              "test error (%) |", "| --- | --- | --- | --- | --- |"]
     for f in factors:
-        r = runs[f"x{f}"]
+        r = found[f]
         table.append(f"| {f} | {BASE_WIDTH * f} | {r['stored_params']:,} | "
                      f"{r['virtual_params']:,} | {100 * r['test_error']:.2f} |")
     return "\n".join([
@@ -383,36 +417,36 @@ def _claims_section(stored, n_test=10_000):
              "larger of the seeds' spread, `sqrt(var_a / n_a + var_b / n_b)`, and "
              "the test set's sampling error, `sqrt((e_a (1 - e_a) + e_b (1 - e_b)) "
              f"/ {n_test})`. Otherwise the two tie.\n"]
-    runs = stored.get("table1", {})
+    table1 = stored.get("table1", NOTHING)
     rows, notes = [], []
 
-    def errors(prefix):
-        return [r["test_error"] for r in _seed_runs(runs, prefix)]
+    def errors(method, c, arch):
+        return table1.errors("table1", method=method, compression=c, arch=arch)
 
     for arch in ARCHITECTURES:
-        for c in ("1/8", "1/64"):
-            hashed = errors(f"{arch} {c} hashing")
+        for c in TABLE1_COMPRESSIONS:
+            hashed = errors("hashing", c, arch)
             if not hashed:
                 continue
             cells = []
             for m in BASELINES:
-                other = errors(f"{arch} {c} {m}")
+                other = errors(m, c, arch)
                 cells.append("–" if not other else
                              f"{_versus(hashed, other, n_test)} "
                              f"({100 * np.mean(other):.2f})")
-            rows.append(f"| {arch} | {c} | {100 * np.mean(hashed):.2f} | "
+            rows.append(f"| {arch} | {frac(c)} | {100 * np.mean(hashed):.2f} | "
                         + " | ".join(cells) + " |")
-            blocks = errors(f"{arch} {c} hashing_blocks")
+            blocks = errors("hashing_blocks", c, arch)
             if blocks:
                 notes.append(
-                    f"- Block hashing, {arch} at {c}: {_mean_sd(blocks)}% against "
-                    f"plain hashing's {_mean_sd(hashed)}% "
+                    f"- Block hashing, {arch} at {frac(c)}: {_mean_sd(blocks)}% "
+                    f"against plain hashing's {_mean_sd(hashed)}% "
                     f"({100 * (np.mean(blocks) - np.mean(hashed)):+.2f} points): "
                     f"it {_versus(blocks, hashed, n_test)} plain hashing.")
-            taught = errors(f"{arch} {c} hashing+teacher")
+            taught = errors("hashing+teacher", c, arch)
             if taught:
                 notes.append(
-                    f"- Dark knowledge, {arch} at {c}: "
+                    f"- Dark knowledge, {arch} at {frac(c)}: "
                     f"{100 * np.mean(taught):.2f}% with the teacher against "
                     f"{100 * np.mean(hashed):.2f}% without: it "
                     f"{_versus(taught, hashed, n_test)} plain hashing.")
@@ -420,24 +454,26 @@ def _claims_section(stored, n_test=10_000):
         lines += ["| network | compression | HashedNets (mean) | " + " | ".join(
             f"vs {NAMES[m]}" for m in BASELINES) + " |",
             "|" + " --- |" * (3 + len(BASELINES)), *rows, "", *notes]
-    paper = stored.get("paper", {})
-    for c in ("1/8", "1/64"):
-        shrunk = [r["test_error"] for r in _seed_runs(paper, f"1x1000 {c} shrunk")]
+    paper = stored.get("paper", NOTHING)
+    for c in TABLE1_COMPRESSIONS:
+        shrunk = paper.errors("paper", method="shrunk", compression=c, arch="1x1000")
         for method in ("hashing", "hashing_blocks"):
-            hashed = [r["test_error"]
-                      for r in _seed_runs(paper, f"1x1000 {c} {method}")]
+            hashed = paper.errors("paper", method=method, compression=c,
+                                  arch="1x1000")
             if hashed and shrunk:
                 lines.append(
-                    f"- The paper's recipe, 1x1000 at {c}: {NAMES[method]} "
+                    f"- The paper's recipe, 1x1000 at {frac(c)}: {NAMES[method]} "
                     f"{_mean_sd(hashed)}% against the equal-storage network's "
                     f"{_mean_sd(shrunk)}% ({len(hashed)} and {len(shrunk)} "
                     f"seeds): it {_versus(hashed, shrunk, n_test)} it.")
     if "compression" in stored:
         lines.append(_curve_claims(stored, n_test))
-    expansion = stored.get("expansion", {})
-    factors = [f for f in EXPANSIONS if f"x{f}" in expansion]
+    expansion = stored.get("expansion", NOTHING).runs
+    found = {f: expansion[key] for f in EXPANSIONS
+             if (key := run_key(Run("expansion", factor=f))) in expansion}
+    factors = list(found)
     if len(factors) > 1:
-        errs = [expansion[f"x{f}"]["test_error"] for f in factors]
+        errs = [found[f]["test_error"] for f in factors]
         rises = [f"x{a} to x{b}" for a, b, ea, eb in
                  zip(factors, factors[1:], errs, errs[1:]) if eb > ea]
         best = factors[int(np.argmin(errs))]
@@ -452,11 +488,48 @@ def _claims_section(stored, n_test=10_000):
     return "\n".join(lines) + "\n"
 
 
+def _progress_section(stored):
+    """How many of each experiment's runs are stored, and the commands that
+    finish the rest (each reads back what is stored and trains the rest)."""
+    rows, commands = [], []
+    table1 = stored.get("table1")
+    for name in ("sweep", "table1", "paper", "distillation", "compression",
+                 "expansion"):
+        results = stored.get(name)
+        if results is None and name in ("paper", "distillation") and table1:
+            # not started: the same options as Table 1's
+            results = Results({}, table1.settings)
+        if results is None:
+            continue
+        planned = {run_key(run) for run in planned_runs(name, results.seeds)}
+        done = len(planned & set(results.runs))
+        rows.append(f"| {name} | {done} of {len(planned)} |")
+        if done < len(planned):
+            commands.append(f"{_command(name, results.settings)} --shard $I/2 --wait")
+    if not commands:
+        return ""
+    return "\n".join([
+        "## Runs still to do\n",
+        "| experiment | runs stored |", "| --- | --- |", *rows, "",
+        "These results are incomplete: the experiments above are still running "
+        "or have yet to run. To finish them in two processes, run from a clone "
+        "(with `apt-get install dataset-fashion-mnist`), for `I` in 0 and 1:\n",
+        "```sh",
+        "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 "
+        "NUMBA_NUM_THREADS=1",
+        *[f"nice -n 19 {c} --out docs" for c in commands],
+        "```\n",
+        "Each command reads back every run stored in `docs/*.json` and trains "
+        "only the others; `--wait` waits for the other process to finish the "
+        "sweep. `python -m sk_hashednets.experiments report --out docs` "
+        "rewrites this file from whatever is stored."]) + "\n"
+
+
 def _curve_claims(stored, n_test):
     """HashedNets against each method at the compressions that only the curve
     runs (one seed each, so only the test set's sampling error counts)."""
     points = {m: dict(pts) for m, pts in
-              _compression_points(stored["compression"], stored).items()}
+              _compression_points(stored["compression"].runs, stored).items()}
     hashed = points.get("hashing", {})
     cells = []
     for c in COMPRESSIONS:

@@ -1,0 +1,7 @@
+"""``python -m sk_hashednets.experiments``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
