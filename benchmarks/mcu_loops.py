@@ -1,12 +1,12 @@
 """benchmarks/mcu.py's loop part: instructions per virtual weight on the board.
 
 * ``layer_loops``: one 128 x 128 layer (2,048 buckets), the loops export_c
-  writes (plain hashing and blocks, float32 and int8 buckets), called on the
+  writes (plain hashing and blocks; float32, int8 and int4 buckets), called on the
   board exactly as the export calls them, beside the hashes cached in a
   16-bit table and a dense float multiply-add; every loop must compute the
   same z (checked).
 * ``whole_inference``: a whole 784-64-10 inference at 1/64, both methods and
-  both bucket storages, on Fashion-MNIST test rows through a folded
+  every bucket storage, on Fashion-MNIST test rows through a folded
   StandardScaler (so no input is zero and none is skipped), beside emlearn's
   dense 784-8-10 on the same rows; each board output checked against Python.
 """
@@ -26,7 +26,8 @@ from sk_hashednets import HashedMLPClassifier, export_c
 from sk_hashednets.datasets import load_fashion_mnist
 
 EXPORTS = {"hf": ("hashing", "float32"), "hq": ("hashing", "int8"),
-           "bf": ("hashing_blocks", "float32"), "bq": ("hashing_blocks", "int8")}
+           "h4": ("hashing", "int4"), "bf": ("hashing_blocks", "float32"),
+           "bq": ("hashing_blocks", "int8"), "b4": ("hashing_blocks", "int4")}
 
 def fit(model, X, y):
     with warnings.catch_warnings():
@@ -39,8 +40,10 @@ KERNELS = """\
 #include <stdio.h>
 #include "hf.c"
 #include "hq.c"
+#include "h4.c"
 #include "bf.c"
 #include "bq.c"
+#include "b4.c"
 
 #define N_IN {n_in}u
 #define N_OUT {n_out}u
@@ -50,14 +53,19 @@ KERNELS = """\
 #define SCALE (1.0f / 64.0f)
 #define COUNTER (*(volatile uint32_t *)0x40028018u)
 
-static int8_t q[N_BUCKETS];
+static int8_t q[N_BUCKETS];  /* levels in [-7, 7]: every storage holds them */
+static uint8_t q4[(N_BUCKETS + 1) / 2];
 static float w[N_BUCKETS], dense[N_IN * N_OUT], a[N_IN], z[N_OUT];
 static uint16_t codes[N_IN * N_OUT];  /* bucket in bits 0-14, sign in bit 15 */
 static const hf_layer_t hf_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, w, 0}};
 static const hq_layer_t hq_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, q, 0,
                                  SCALE}};
+static const h4_layer_t h4_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, q4, 0,
+                                 SCALE}};
 static const bf_layer_t bf_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, w, 0}};
 static const bq_layer_t bq_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, q, 0,
+                                 SCALE}};
+static const b4_layer_t b4_l = {{N_IN, N_OUT, N_BUCKETS, SEED_H, SEED_XI, q4, 0,
                                  SCALE}};
 
 static void clear(void)
@@ -79,6 +87,20 @@ static void hashing_int8(void)
     uint32_t i;
     for (i = 0; i < N_IN; ++i)
         hq_accumulate(&hq_l, i, a[i], z);
+}}
+
+static void hashing_int4(void)
+{{
+    uint32_t i;
+    for (i = 0; i < N_IN; ++i)
+        h4_accumulate(&h4_l, i, a[i], z);
+}}
+
+static void blocks_int4(void)
+{{
+    uint32_t i;
+    for (i = 0; i < N_IN; ++i)
+        b4_accumulate(&b4_l, i, a[i], z);
 }}
 
 static void blocks_float32(void)
@@ -129,10 +151,11 @@ int main(void)
 {{
     uint32_t i, j;
     for (i = 0; i < N_BUCKETS; ++i) {{
-        q[i] = (int8_t)((int32_t)((i * 2654435761u) >> 24) - 128);
-        if (q[i] == -128)
-            q[i] = -127;
+        q[i] = (int8_t)((int32_t)((i * 2654435761u) >> 28) - 8);
+        if (q[i] == -8)
+            q[i] = 7;
         w[i] = (float)q[i] * SCALE;
+        q4[i / 2] = (uint8_t)(q4[i / 2] | ((uint32_t)q[i] & 0xFu) << (4 * (i % 2)));
     }}
     for (i = 0; i < N_IN; ++i) {{
         const uint32_t hh = hf_round_i(SEED_H, i), hx = hf_round_i(SEED_XI, i);
@@ -146,8 +169,10 @@ int main(void)
     }}
     time_it("hashing_float32", hashing_float32, 1.0f);
     time_it("hashing_int8", hashing_int8, SCALE);
+    time_it("hashing_int4", hashing_int4, SCALE);
     time_it("blocks_float32", blocks_float32, 1.0f);
     time_it("blocks_int8", blocks_int8, SCALE);
+    time_it("blocks_int4", blocks_int4, SCALE);
     time_it("cached", cached, 1.0f);
     time_it("dense_float", dense_float, 1.0f);
     return 0;
@@ -156,8 +181,9 @@ int main(void)
 
 # the two methods' loops differ in what they compute; each must agree with its
 # peers: plain hashing with the cached table and the dense matrix
-SAME_Z = {"hashing": ("hashing_float32", "hashing_int8", "cached", "dense_float"),
-          "blocks": ("blocks_float32", "blocks_int8")}
+SAME_Z = {"hashing": ("hashing_float32", "hashing_int8", "hashing_int4", "cached",
+                      "dense_float"),
+          "blocks": ("blocks_float32", "blocks_int8", "blocks_int4")}
 
 
 def layer_loops(mcu, tmp, n_in=128, n_out=128, n_buckets=2048):
@@ -202,7 +228,7 @@ def whole_inference(mcu, emlearn_target, tmp, rows=5, fit_rows=5000):
         model = make_pipeline(StandardScaler(), HashedMLPClassifier(
             (64,), compression=1 / 64, method=method, max_iter=5, random_state=0))
         fit(model, X_train, y_train)
-        for buckets in ("float32", "int8"):
+        for buckets in ("float32", "int8", "int4"):
             directory = Path(tempfile.mkdtemp(dir=tmp))
             target = mcu.hashed_target(model, directory, buckets)
             board, instructions = target.run(X_board)

@@ -152,9 +152,12 @@ def _loops(loops):
     rows = [("export_c, hashing, float32 buckets", "hashing_float32",
              "4 B x compression"),
             ("export_c, hashing, int8 buckets", "hashing_int8", "1 B x compression"),
+            ("export_c, hashing, int4 buckets", "hashing_int4",
+             "0.5 B x compression"),
             ("export_c, blocks, float32 buckets", "blocks_float32",
              "4 B x compression"),
             ("export_c, blocks, int8 buckets", "blocks_int8", "1 B x compression"),
+            ("export_c, blocks, int4 buckets", "blocks_int4", "0.5 B x compression"),
             ("hashes cached in a 16-bit table (bucket, sign), float", "cached",
              "2 B + 4 B x compression"),
             ("dense float multiply-add", "dense_float", "4 B")]

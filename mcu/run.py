@@ -10,7 +10,7 @@ that holds the first ``--rows`` rows of the data for QEMU's ``mps2-an386``
 board (Cortex-M4 with single-precision FPU; ``startup.c`` and
 ``mps2-an386.ld`` beside this file), runs it under
 ``qemu-system-arm -M mps2-an386 -semihosting -icount shift=0`` and compares
-what the board prints with ``predict_proba`` / ``predict`` (for int8 buckets:
+what the board prints with ``predict_proba`` / ``predict`` (int8, int4 buckets:
 those of ``sk_hashednets._export.dequantized(model)``, the model whose
 buckets are the dequantized ``scale * q``). Prints the largest absolute
 difference (for a regressor: on the standardized target, ``y /
@@ -270,10 +270,11 @@ def hashed_target(model, directory, buckets="float32", name="model"):
 
 def expected_outputs(model, X, buckets="float32"):
     """``predict_proba``, or ``predict`` as a 2-D array, of the model the
-    export computes: for int8 buckets, the model with dequantized buckets."""
-    if buckets == "int8":
+    export computes: for int8 and int4 buckets, the model with dequantized
+    buckets."""
+    if buckets != "float32":
         from sk_hashednets._export import dequantized
-        model = dequantized(model)
+        model = dequantized(model, buckets)
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)
     return model.predict(X).reshape(len(X), -1)
@@ -319,7 +320,8 @@ def main(argv=None):
     parser.add_argument("--compression", default="1/8")
     parser.add_argument("--method", choices=["hashing", "hashing_blocks"],
                         default="hashing")
-    parser.add_argument("--buckets", choices=["float32", "int8"], default="float32")
+    parser.add_argument("--buckets", choices=["float32", "int8", "int4"],
+                        default="float32")
     parser.add_argument("--atol", type=float, default=1e-5)
     args = parser.parse_args(argv)
     reason = missing_tools()

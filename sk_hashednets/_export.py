@@ -17,7 +17,7 @@ import numpy as np
 from . import _export_c_code as code
 from . import _kernels
 from ._description import HASHED_METHODS, describe
-from ._quantize import quantize_int8, rounded
+from ._quantize import pack_int4, quantize_layer, rounded
 from ._version import __version__
 
 # The XXH32 primes the C hash needs: the kernels' own constants.
@@ -31,7 +31,7 @@ _C_KEYWORDS = frozenset(
     "_Complex _Imaginary".split()
 )
 
-_BUCKET_TYPES = {"float32": "float", "int8": "int8_t"}
+_BUCKET_TYPES = {"float32": "float", "int8": "int8_t", "int4": "uint8_t"}
 
 
 def export_c(model, path, name="model", *, buckets="float32"):
@@ -74,13 +74,16 @@ def export_c(model, path, name="model", *, buckets="float32"):
         Where to write the C source; must end with ``.c``.
     name : str, default="model"
         Prefix of every C identifier: a valid C identifier, not a keyword.
-    buckets : {"float32", "int8"}, default="float32"
-        Storage of the buckets. ``"int8"`` quantizes each layer's buckets with
-        one scale per layer, ``s = float32(max|w| / 127)`` and
-        ``q = rint(w / s)`` (``s = 1`` for an all-zero layer), and the layer
+    buckets : {"float32", "int8", "int4"}, default="float32"
+        Storage of the buckets. ``"int8"`` and ``"int4"`` quantize each
+        layer's buckets with the package's one rounding rule
+        (``sk_hashednets/_quantize.py``): one scale per layer,
+        ``s = float32(max|w| / L)`` and ``q = rint(w / s)`` in ``[-L, L]``
+        (``L`` = 127 or 7; ``s = 1`` for an all-zero layer), and the layer
         computes ``s * (a @ Q) + b``, where ``Q`` is the virtual matrix of
-        ``q``: about a quarter of the flash for the buckets. Biases stay
-        float32. The model it computes is :func:`dequantized`'s.
+        ``q``: a quarter (int8) or an eighth (int4, two buckets a byte, low
+        nibble first) of the flash for the buckets. Biases stay float32. The
+        model it computes is :func:`dequantized`'s.
 
     Returns
     -------
@@ -107,9 +110,9 @@ def export_c(model, path, name="model", *, buckets="float32"):
             f"name must be a valid C identifier that is not a keyword, such as "
             f"'model' or 'digits_v2'; got {name!r}."
         )
-    if buckets not in _BUCKET_TYPES:
+    if not isinstance(buckets, str) or buckets not in _BUCKET_TYPES:
         raise ValueError(
-            f"buckets must be 'float32' or 'int8', got {buckets!r}."
+            f"buckets must be 'float32', 'int8' or 'int4', got {buckets!r}."
         )
     source = Path(path)
     if source.suffix != ".c":
@@ -152,12 +155,13 @@ class _Spec:
         self.n_outputs = desc.n_outputs
         self.n_stored = desc.n_stored
         self.seeds = [(layer.seed_h, layer.seed_xi) for layer in layers]
+        self.n_buckets = [layer.n_buckets for layer in layers]
 
         self.weights, self.scales, self.biases = [], [], []
         for layer in layers:  # describe() checked they are finite in float32
-            if buckets == "int8":
-                q, scale = quantize_int8(layer.buckets)
-                self.weights.append(q)
+            if buckets != "float32":
+                q, scale = quantize_layer(layer.buckets, buckets)
+                self.weights.append(pack_int4(q) if buckets == "int4" else q)
                 self.scales.append(scale)
             else:
                 self.weights.append(layer.buckets.astype(np.float32))
@@ -174,18 +178,18 @@ class _Spec:
         )
 
 
-def dequantized(model):
-    """The model an ``export_c(..., buckets="int8")`` file computes, in Python.
+def dequantized(model, buckets="int8"):
+    """The model an ``export_c(..., buckets=buckets)`` file computes, in Python.
 
     A copy of ``model`` (estimator or Pipeline) whose buckets are
-    ``scale * q`` of :func:`quantize_int8`, in the fitted dtype: its
-    ``predict_proba`` / ``predict`` is the reference the int8 C output is
-    checked against (the C code computes ``scale * (a @ Q) + b``, the same
-    model up to float rounding).
+    ``scale * q`` of the rounding rule at ``buckets`` (``"int8"`` or
+    ``"int4"``), in the fitted dtype: its ``predict_proba`` / ``predict`` is
+    the reference the quantized C output is checked against (the C code
+    computes ``scale * (a @ Q) + b``, the same model up to float rounding).
     """
     model = copy.deepcopy(model)
     est = model[-1] if hasattr(model, "steps") else model
-    est.buckets_ = [rounded(w, "int8") for w in est.buckets_]
+    est.buckets_ = [rounded(w, buckets) for w in est.buckets_]
     return model
 
 
@@ -237,6 +241,10 @@ def _describe(spec):
                   "preprocessing is the caller's job")
     if spec.buckets == "int8":
         store = "int8 buckets, one scale per layer (w ~= scale * q), float32 biases"
+    elif spec.buckets == "int4":
+        store = ("int4 buckets, two a byte (bucket 2m in the low nibble of byte "
+                 "m, 2m + 1 in its high nibble, two's complement), one scale per "
+                 "layer (w ~= scale * q), float32 biases")
     else:
         store = "float32 buckets and biases"
     method = ("hashing" if spec.method == "hashing" else
@@ -294,7 +302,7 @@ def _render_source(spec):
     n, N = spec.name, spec.NAME
     fmt = dict(n=n, N=N, wt=spec.weight_type,
                **{k: _u32(v) for k, v in _PRIMES.items()})
-    int8 = spec.buckets == "int8"
+    int8 = spec.buckets != "float32"  # a quantized layer: levels and a scale
     out = [
         _comment(
             [f"{n}.c: self-contained C99 inference for a HashedNets model.", ""]
@@ -331,13 +339,14 @@ def _render_source(spec):
     rows = []
     for idx, (w, b) in enumerate(zip(spec.weights, spec.biases)):
         n_in, n_out = spec.units[idx], spec.units[idx + 1]
-        out.append(f"/* layer {idx}: {n_in} -> {n_out}, {len(w)} buckets */\n")
+        k = spec.n_buckets[idx]
+        out.append(f"/* layer {idx}: {n_in} -> {n_out}, {k} buckets */\n")
         out.append(_array(spec.weight_type, f"{n}_w{idx}", w, str if int8 else _f32))
         out.append(_array("float", f"{n}_b{idx}", b, _f32))
         out.append("\n")
         seed_h, seed_xi = spec.seeds[idx]
         scale = f", {_f32(spec.scales[idx])}" if int8 else ""
-        rows.append(f"    {{{n_in}u, {n_out}u, {len(w)}u, {_u32(seed_h)}, "
+        rows.append(f"    {{{n_in}u, {n_out}u, {k}u, {_u32(seed_h)}, "
                     f"{_u32(seed_xi)}, {n}_w{idx}, {n}_b{idx}{scale}}}")
     n_layers = len(rows)
     out.append(f"static const {n}_layer_t {n}_layers[{n_layers}] = {{\n"
@@ -348,14 +357,18 @@ def _render_source(spec):
     out.append(code.HASH.format(**fmt))
     if spec.method == "hashing" and not int8 or spec.method == "hashing_blocks":
         out.append("\n" + code.FLIP.format(**fmt))
+    if spec.buckets == "int4":
+        out.append("\n" + code.LEVEL.format(**fmt))
     if spec.method == "hashing":
-        out.append("\n" + code.HASHING["int8" if int8 else "float"]
+        out.append("\n" + code.HASHING["float" if not int8 else spec.buckets]
                    .format(**fmt))
     else:
+        out.append("\n" + code.RUNS["int4" if spec.buckets == "int4" else "array"]
+                   .format(**fmt))
         out.append("\n" + code.BLOCKS.format(**fmt))
     finish = "z[j] * layer->scale + layer->b[j]" if int8 else "z[j] + layer->b[j]"
     out.append(
-        f"\n/* z = z + b (int8: z = scale * z + b) */\n"
+        f"\n/* z = z + b (int8, int4: z = scale * z + b) */\n"
         f"static void {n}_bias(const {n}_layer_t *layer, float *z)\n{{\n"
         f"    uint32_t j;\n"
         f"    for (j = 0; j < layer->n_out; ++j)\n"

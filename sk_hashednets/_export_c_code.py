@@ -97,16 +97,73 @@ static void {n}_accumulate(const {n}_layer_t *layer, uint32_t i, float a, float 
     }}
 }}
 """,
+    "int4": """\
+/* z[j] += a * Q[i][j] for every output j: Q[i][j] = xi(i, j) * q[h(i, j)],
+   q[k] the 4-bit level in nibble k of the packed buckets,
+   h(i, j) = (H(i, j, seed_h) * n_buckets) >> 32 (64-bit unsigned),
+   xi(i, j) = -1 if the top bit of H(i, j, seed_xi) is set, else +1. The
+   layer's scale multiplies the sums afterwards. */
+static void {n}_accumulate(const {n}_layer_t *layer, uint32_t i, float a, float *z)
+{{
+    const uint32_t hh = {n}_round_i(layer->seed_h, i);
+    const uint32_t hx = {n}_round_i(layer->seed_xi, i);
+    const uint32_t n_buckets = layer->n_buckets, n_out = layer->n_out;
+    const uint8_t *q = layer->w;
+    uint32_t j, key = 0u;
+    for (j = 0; j < n_out; ++j, key += {P3}) {{
+        const int32_t v = {n}_level(q, {n}_bucket({n}_mix(hh, key), n_buckets));
+        const int32_t m = -(int32_t)({n}_mix(hx, key) >> 31); /* 0 or -1 */
+        z[j] += a * (float)((v ^ m) - m);
+    }}
+}}
+""",
 }
 
-BLOCKS = """\
-/* z[j] += a * w[k + t] for t < n: one contiguous run of a block */
-static void {n}_run(float *z, const {wt} *w, uint32_t n, float a)
+# the 4-bit level of bucket k: nibble k & 1 of byte k >> 1 (low nibble first),
+# a two's-complement value in [-7, 7]
+LEVEL = """\
+/* bucket k's 4-bit level: byte k / 2, low nibble for even k, sign-extended */
+static int32_t {n}_level(const uint8_t *q, uint32_t k)
+{{
+    const uint32_t nibble = ((uint32_t)q[k >> 1] >> ((k & 1u) << 2)) & 0xFu;
+    return (int32_t)(nibble ^ 8u) - 8;
+}}
+"""
+
+RUNS = {
+    "array": """\
+/* z[t] += a * w[k + t] for t < n: one contiguous run of a block */
+static void {n}_run(float *z, const {wt} *w, uint32_t k, uint32_t n, float a)
 {{
     uint32_t t;
+    w += k;
     for (t = 0; t < n; ++t)
         z[t] += a * (float)w[t];
 }}
+""",
+    "int4": """\
+/* z[t] += a * q[k + t] for t < n: one contiguous run of a block, 4-bit
+   levels, two a byte: a byte at a time after an odd start */
+static void {n}_run(float *z, const uint8_t *q, uint32_t k, uint32_t n, float a)
+{{
+    uint32_t t = 0u;
+    if ((k & 1u) && n > 0u) {{
+        z[0] += a * (float){n}_level(q, k);
+        t = 1u;
+    }}
+    q += (k + t) >> 1;
+    for (; t + 1u < n; t += 2u, ++q) {{
+        const uint32_t byte = *q;
+        z[t] += a * (float)((int32_t)((byte & 0xFu) ^ 8u) - 8);
+        z[t + 1u] += a * (float)((int32_t)((byte >> 4) ^ 8u) - 8);
+    }}
+    if (t < n)
+        z[t] += a * (float)((int32_t)((*q & 0xFu) ^ 8u) - 8);
+}}
+""",
+}
+
+BLOCKS = """\
 
 /* z[j] += a * V[i][j] for every output j, block by block: row i of V is cut
    into blocks of {N}_BLOCK columns, and block b reads {N}_BLOCK consecutive
@@ -127,7 +184,7 @@ static void {n}_accumulate(const {n}_layer_t *layer, uint32_t i, float a, float 
         uint32_t k = {n}_bucket({n}_mix(hh, key), n_buckets), t = j;
         while (t < end) {{ /* one run, or two where it wraps around */
             const uint32_t run = end - t < n_buckets - k ? end - t : n_buckets - k;
-            {n}_run(z + t, layer->w + k, run, signed_a);
+            {n}_run(z + t, layer->w, k, run, signed_a);
             t += run;
             k = 0u;
         }}

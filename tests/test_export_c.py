@@ -30,7 +30,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, export_c
-from sk_hashednets._export import dequantized, quantize_int8
+from sk_hashednets._export import dequantized
+from sk_hashednets._quantize import pack_int4, quantize_int8, quantize_layer
 
 METHODS = ["hashing", "hashing_blocks"]
 
@@ -191,6 +192,27 @@ def test_int8_buckets(tmp_path, compression, method):
     # ... which stays close to the float model
     assert np.abs(out - model.predict_proba(X_test)).max() < 0.05
     assert np.mean(out.argmax(1) == model.predict(X_test)) >= 0.99
+
+
+@needs_cc
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("kind", ["multiclass", "regressor"])
+def test_int4_buckets(problems, tmp_path, kind, method):
+    model, X_test = fitted(problems, kind, compression=1 / 4, method=method)
+    predict = Compiled(model, tmp_path, name="m", buckets="int4")
+    text = predict.source.read_text()
+    for idx, w in enumerate(model.buckets_):
+        q, _ = quantize_layer(w, "int4")
+        assert np.abs(q).max() == 7
+        packed = pack_int4(q)  # two buckets a byte, low nibble first
+        body = re.search(rf"static const uint8_t m_w{idx}\[{packed.size}\] = "
+                         r"\{(.*?)\};", text, re.DOTALL).group(1)
+        np.testing.assert_array_equal([int(v) for v in body.split(",")], packed)
+    assert "int4 buckets, two a byte" in predict.header.read_text()
+    # the C code computes the model whose buckets are the int4 levels times
+    # their scale
+    assert_matches_model(model, X_test, predict(X_test),
+                         reference=dequantized(model, "int4"))
 
 
 # ---------------------------------------------------------------------------

@@ -90,8 +90,8 @@ def test_bad_path_and_options(small_model, tmp_path):
             "path must name a C source file ending with '.c'")):
         export_c(small_model, tmp_path / "m.h")
     with pytest.raises(ValueError, match=re.escape(
-            "buckets must be 'float32' or 'int8', got 'int4'.")):
-        export_c(small_model, tmp_path / "m.c", buckets="int4")
+            "buckets must be 'float32', 'int8' or 'int4', got 'int2'.")):
+        export_c(small_model, tmp_path / "m.c", buckets="int2")
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, 1e39])  # 1e39 overflows float32

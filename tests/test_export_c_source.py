@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import export_c
 
-ARRAY = re.compile(r"static const (float|double|int8_t) (\w+)\[(\d+)\] = \{(.*?)\};",
+ARRAY = re.compile(r"static const (float|double|u?int8_t) (\w+)\[(\d+)\] = \{(.*?)\};",
                    re.DOTALL)
 
 
@@ -96,7 +96,8 @@ def size_of_object(path):
 
 
 @needs_cc
-@pytest.mark.parametrize("buckets, bytes_per_bucket", [("float32", 4), ("int8", 1)])
+@pytest.mark.parametrize("buckets, bytes_per_bucket", [("float32", 4), ("int8", 1),
+                                                       ("int4", 0.5)])
 def test_object_size_is_the_stored_parameters_plus_code(problems, tmp_path, buckets,
                                                         bytes_per_bucket):
     model, _ = fitted(problems, "multiclass", hidden_layer_sizes=(256,),
@@ -128,7 +129,7 @@ def undefined_symbols(path):
 
 
 @needs_cc
-@pytest.mark.parametrize("buckets", ["float32", "int8"])
+@pytest.mark.parametrize("buckets", ["float32", "int8", "int4"])
 @pytest.mark.parametrize("method", ["hashing", "hashing_blocks"])
 @pytest.mark.parametrize("kind, activation", [("binary", "logistic"),
                                               ("multiclass", "tanh"),
@@ -154,3 +155,20 @@ def test_strict_warnings_and_single_precision(problems, tmp_path, kind, activati
 # ---------------------------------------------------------------------------
 # int8 buckets
 # ---------------------------------------------------------------------------
+
+
+@needs_cc
+def test_int4_halves_the_bytes_of_int8(problems, tmp_path):
+    model, _ = fitted(problems, "multiclass", hidden_layer_sizes=(2048,),
+                      compression=1 / 2, max_iter=1)
+    sizes = {}
+    for buckets in ("int8", "int4"):
+        export_c(model, tmp_path / f"{buckets}.c", name="m", buckets=buckets)
+        compile_c(["-c", f"{buckets}.c"], tmp_path)
+        sizes[buckets] = size_of_object(tmp_path / f"{buckets}.o")
+        if sizes[buckets] is None:
+            pytest.skip("binutils' size is not available")
+    n_buckets = sum(w.size for w in model.buckets_)
+    saved = sum(sizes["int8"]) - sum(sizes["int4"])
+    assert n_buckets > 20_000
+    assert abs(saved - n_buckets / 2) <= 512  # the rest is code

@@ -1,6 +1,6 @@
 """The exported C runs on an emulated Cortex-M4F (QEMU's mps2-an386 board) and
-prints what predict_proba / predict return, to 1e-5 absolute (int8 buckets:
-those of the dequantized model), for both exported methods; its object uses
+prints what predict_proba / predict return, to 1e-5 absolute (int8 and int4
+buckets: those of the dequantized model), for both exported methods; its object uses
 no double-precision helper."""
 
 import importlib.util
@@ -52,7 +52,7 @@ def regressor(compression, method="hashing"):
 
 
 @needs_toolchain
-@pytest.mark.parametrize("buckets", ["float32", "int8"])
+@pytest.mark.parametrize("buckets", ["float32", "int8", "int4"])
 @pytest.mark.parametrize("method", ["hashing", "hashing_blocks"])
 @pytest.mark.parametrize("make", [classifier, regressor])
 @pytest.mark.parametrize("compression", [1 / 8, 1 / 64])
