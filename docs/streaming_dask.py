@@ -44,7 +44,7 @@ def main():
     docs, labels = make_documents(12_000, seed=0)
     vectorizer = HashingVectorizer(n_features=2**20)  # stateless: no fit
     with LocalCluster(n_workers=2, threads_per_worker=1,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None) as cluster, Client(cluster):
         X, y = blocks(vectorizer, docs[:10_000], labels[:10_000], npartitions=10)
         X_test, y_test = blocks(vectorizer, docs[10_000:], labels[10_000:], 2)
 
@@ -53,12 +53,10 @@ def main():
                                   solver="sgd", learning_rate_init=0.1,
                                   random_state=0)
         model = Incremental(clf, scoring="accuracy", shuffle_blocks=False)
-        worker = sorted(client.scheduler_info()["workers"])[0]
         for epoch in range(3):
-            # keep the chain of partial_fit tasks on one worker, so that the
-            # optimizer state stays with the model (see docs/streaming.md)
-            with dask.annotate(workers=[worker], allow_other_workers=False):
-                model.partial_fit(X, y, classes=range(len(TOPICS)))
+            # the model may move between the workers: its solver state goes
+            # with it (see docs/streaming.md)
+            model.partial_fit(X, y, classes=range(len(TOPICS)))
             print(f"Incremental, pass {epoch + 1}: held-out accuracy "
                   f"{model.score(X_test, y_test):.3f}")
 
@@ -71,8 +69,7 @@ def main():
             learning_rate_init=0.1, random_state=0))
         for X_block, y_block in zip(X.to_delayed().ravel(), y.to_delayed()):
             trained = dask.delayed(partial_fit)(trained, X_block, y_block)
-        with dask.annotate(workers=[worker], allow_other_workers=False):
-            trained = trained.compute()
+        trained = trained.compute()
         accuracy = np.mean(trained.predict(X_test.compute()) == y_test.compute())
         print(f"plain Dask, one pass: held-out accuracy {accuracy:.3f}")
 

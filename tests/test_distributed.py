@@ -1,7 +1,7 @@
 """A real Dask cluster: grid search over compression through joblib, and
 out-of-core training with dask-ml's Incremental (and with plain Dask)."""
 
-import pickle
+import contextlib
 import warnings
 
 import dask
@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from dask.distributed import Client, LocalCluster, get_task_stream
 from dask_ml.feature_extraction.text import HashingVectorizer
 from dask_ml.wrappers import Incremental
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction import text
 from sklearn.model_selection import GridSearchCV
@@ -86,12 +87,43 @@ def test_grid_search_over_compression_on_a_dask_cluster(client, digits_split):
     assert search.score(X_test, y_test) == reference.score(X_test, y_test)
 
 
-def _one_worker(client):
-    """Annotation that keeps a chain of partial_fit tasks on one worker: a
-    model moving between workers travels by pickle, and a pickled model
-    resumes partial_fit with a fresh optimizer state (see __getstate__)."""
-    worker = sorted(client.scheduler_info()["workers"])[0]
-    return dask.annotate(workers=[worker], allow_other_workers=False)
+@pytest.mark.timeout(900)  # a guard against a hung cluster, not a speed limit
+def test_incremental_on_two_worker_processes_is_serial_partial_fit(client):
+    """A model that dask-ml's Incremental moves between worker processes (one
+    pass on each worker, then one where the scheduler puts it) and back to
+    the client after each pass, by pickle each time, carries its solver state
+    (Adam's moments and step count) and its random streams (dropout, the
+    shuffles): it is bit-identical to partial_fit over the same blocks in the
+    same order in this process, where the model never moves."""
+    X_, y_ = load_digits(return_X_y=True)
+    X_ = X_ / 16
+    X, y = da.from_array(X_, chunks=(300, 64)), da.from_array(y_, chunks=300)
+    params = dict(hidden_layer_sizes=(64,), compression=1 / 8, dropout=0.1,
+                  learning_rate_init=1e-2, random_state=0)
+    model = Incremental(HashedMLPClassifier(**params), shuffle_blocks=False)
+    workers = sorted(client.scheduler_info()["workers"])
+    ran_on = []
+    for worker in [*workers, None]:
+        where = (dask.annotate(workers=[worker], allow_other_workers=False)
+                 if worker else contextlib.nullcontext())
+        with get_task_stream(client) as tasks, where:
+            model.partial_fit(X, y, classes=range(10))
+        ran_on.append({task["worker"] for task in tasks.data
+                       if "fit-" in str(task["key"])})
+    assert ran_on[:2] == [{workers[0]}, {workers[1]}]
+    assert model.estimator_.t_ == 3 * len(X_)
+
+    local = HashedMLPClassifier(**params)
+    with threadpool_limits(limits=1):  # as the single-threaded workers
+        for _ in range(3):
+            for i in range(X.numblocks[0]):
+                local.partial_fit(X.blocks[i].compute(), y.blocks[i].compute(),
+                                  classes=range(10))
+    np.testing.assert_array_equal(model.estimator_.predict_proba(X_),
+                                  local.predict_proba(X_))
+    np.testing.assert_array_equal(model.predict(X).compute(), local.predict(X_))
+    for on_cluster, here in zip(model.estimator_.buckets_, local.buckets_):
+        np.testing.assert_array_equal(on_cluster, here)
 
 
 @pytest.mark.timeout(900)  # a guard against a hung cluster, not a speed limit
@@ -99,7 +131,8 @@ def test_incremental_trains_on_text_blocks_of_a_dask_bag(client):
     """Documents in a Dask bag, hashed into scipy.sparse blocks on a worker,
     learned block by block by Incremental: the model trained on the cluster
     is the one partial_fit over the same blocks gives in this process (the
-    model comes back to the client by pickle after each pass)."""
+    model comes back to the client by pickle after each pass, with its
+    solver state)."""
     docs, labels = make_corpus(1200, seed=0)
     y_all = np.searchsorted(np.unique(labels), labels)
     vectorizer = HashingVectorizer(n_features=2**12)
@@ -117,8 +150,7 @@ def test_incremental_trains_on_text_blocks_of_a_dask_bag(client):
                         shuffle_blocks=False)
     with get_task_stream(client) as tasks:
         for _ in range(10):  # ten passes over the stream
-            with _one_worker(client):
-                model.partial_fit(X, y, classes=range(3))
+            model.partial_fit(X, y, classes=range(3))
     workers = set(client.scheduler_info()["workers"])
     assert tasks.data and {task["worker"] for task in tasks.data} <= workers
     assert model.estimator_.t_ == 10 * 900
@@ -131,7 +163,6 @@ def test_incremental_trains_on_text_blocks_of_a_dask_bag(client):
         for _ in range(10):
             for Xb, yb in blocks:
                 local.partial_fit(Xb, yb, classes=range(3))
-            local = pickle.loads(pickle.dumps(local))
     for on_cluster, here in zip(model.estimator_.buckets_, local.buckets_):
         np.testing.assert_array_equal(on_cluster, here)
     np.testing.assert_array_equal(model.predict(X_test).compute(),
@@ -177,7 +208,7 @@ def test_plain_dask_hands_the_model_from_partition_to_partition(client):
     model = dask.delayed(HashedMLPClassifier(**params))
     for part in frame.to_delayed():
         model = dask.delayed(partial_fit)(model, part)
-    with get_task_stream(client) as tasks, _one_worker(client):
+    with get_task_stream(client) as tasks:
         model = model.compute()
     workers = set(client.scheduler_info()["workers"])
     assert tasks.data and {task["worker"] for task in tasks.data} <= workers

@@ -8,7 +8,9 @@ import copy
 import io
 import pickle
 import re
+import runpy
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -343,3 +345,28 @@ def test_a_solver_state_that_does_not_fit_is_refused_at_load(adam_model, monkeyp
             pickle.loads(data)
         else:
             sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+
+
+@pytest.mark.slow  # the README's 1000-unit network, fitted and streamed
+def test_the_persistence_page_quotes_what_its_command_prints():
+    """docs/user_guide/persistence.md's sizes come from
+    docs/user_guide/persistence_sizes.py (within 2%: a parameter added later
+    adds a few bytes), and the difference is the solver's moments."""
+    root = Path(__file__).resolve().parents[1]
+    script = root / "docs" / "user_guide" / "persistence_sizes.py"
+    measured, n_stored = runpy.run_path(str(script))["sizes"]()
+    page = (root / "docs" / "user_guide" / "persistence.md").read_text()
+    quoted = {}
+    for row in re.finditer(r"^\| `(fit|partial_fit)`[^|]*\| ([\d,]+) \| ([\d,]+) \|$",
+                           page, flags=re.MULTILINE):
+        what, full, slim = row.group(1), *(int(n.replace(",", ""))
+                                           for n in row.groups()[1:])
+        quoted[what], quoted[f"{what}, without_solver_state()"] = full, slim
+    assert quoted.keys() == measured.keys()
+    for what, n_bytes in measured.items():
+        assert abs(quoted[what] - n_bytes) <= 0.02 * n_bytes, what
+    assert measured["fit"] == measured["fit, without_solver_state()"]
+    moments = 2 * n_stored * 4  # Adam's two moments in float32
+    assert moments <= measured["partial_fit"] - measured[
+        "partial_fit, without_solver_state()"] < moments + 400
+    assert f"{n_stored:,} stored parameters" in page
