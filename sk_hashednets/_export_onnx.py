@@ -12,7 +12,7 @@ below import them when called.
 """
 
 import os
-import tempfile
+import uuid
 from functools import cache
 from pathlib import Path
 
@@ -217,15 +217,16 @@ def _serialize(model):
 
 
 def _write(target, data):
-    """Write ``data`` to a temporary file beside ``target``, then rename it:
-    a failed write leaves what was at ``target``."""
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=target.parent or ".")
+    """Write ``data`` to a new file beside ``target``, then rename it: a
+    failed write leaves what was at ``target``. (``open`` gives the file the
+    permissions of any file the user creates, where ``mkstemp`` would not.)"""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, target)
     except BaseException:
-        os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -297,3 +297,10 @@ def test_importing_the_package_does_not_import_onnx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_file_permissions_are_the_users(fitted, tmp_path):
+    reference = tmp_path / "plain"
+    reference.write_bytes(b"")
+    path = export_onnx(fitted, tmp_path / "m.onnx")
+    assert path.stat().st_mode == reference.stat().st_mode

@@ -95,3 +95,18 @@ def test_old_opset_is_refused(digits):
     with pytest.raises(ValueError, match=re.escape(
             "Converting a HashedMLPClassifier needs target_opset 18 or newer")):
         skl2onnx.to_onnx(model, X[:1], target_opset=17)
+
+
+@pytest.mark.slow  # fresh processes
+@pytest.mark.parametrize("block", range(2))
+def test_guide_snippets_run(block, tmp_path):
+    from test_guide_snippets import GUIDE, python_blocks, run_script
+
+    blocks = python_blocks((GUIDE / "onnx.md").read_text())
+    assert len(blocks) == 2
+    result = run_script(blocks[block], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    if block == 0:
+        size = int(result.stdout.split()[0])
+        assert size <= 13 * 1024
+        assert (tmp_path / "digits.onnx").stat().st_size == size
