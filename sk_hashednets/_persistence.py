@@ -151,7 +151,8 @@ def _unpack_solver_state(state, fmt):
     saved = state.pop("_solver_state", None)
     if state["solver"] == "lbfgs" and saved is None:
         return  # L-BFGS keeps nothing between calls
-    params = state["buckets_"] + state["intercepts_"]
+    # a model trained as quantized resumes from its float buckets
+    params = (state.get("_latent_buckets") or state["buckets_"]) + state["intercepts_"]
     try:
         optimizer = make_optimizer(SimpleNamespace(**state), params)
     except (TypeError, ValueError) as exc:

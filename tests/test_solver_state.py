@@ -57,6 +57,9 @@ SOLVERS = {
                            learning_rate="invscaling", nesterovs_momentum=False),
     "sgd-inverse-time": dict(solver="sgd", learning_rate_init=0.1,
                              learning_rate="inverse_time", learning_rate_decay=0.05),
+    # trained as stored: the solver updates float buckets kept beside the
+    # int8 ones the model predicts with
+    "adam-int8": dict(solver="adam", learning_rate_init=1e-2, quantize="int8"),
 }
 
 
