@@ -14,7 +14,7 @@ Prints, per method and compression: test accuracy in Python and in C; the
 largest absolute difference between the C probabilities and
 ``predict_proba``; for int8 buckets, how many predicted labels change, the
 largest absolute difference to ``predict_proba`` of the dequantized model
-(``sk_hashednets._export.dequantized``, the model the int8 file computes) and
+(``sk_hashednets.quantize(model, "int8")``, the model the int8 file computes) and
 to the float model's; and the text + data bytes of the compiled object
 (binutils' ``size``) next to (buckets + biases) x 4 bytes.
 """
@@ -34,8 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, export_c
-from sk_hashednets._export import dequantized
+from sk_hashednets import HashedMLPClassifier, export_c, quantize
 from sk_hashednets.datasets import load
 
 FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-O2"]
@@ -112,7 +111,7 @@ def main(argv=None):
                     accuracy = np.mean(clf.classes_[out.argmax(1)] == y_test)
                     rows.append((accuracy, out, sum(size), size))
                 (acc32, out32, total32, size32), (acc8, out8, total8, size8) = rows
-                reference8 = dequantized(model).predict_proba(X_test)
+                reference8 = quantize(model, "int8").predict_proba(X_test)
                 stored = clf.n_stored_params_
                 print(f"| {method} | {label} | {stored:,} | {4 * stored:,} "
                       f"| {model.score(X_test, y_test):.4f} | {acc32:.4f} "

@@ -21,10 +21,10 @@ training rows drawn per seed, all 10,000 test rows) and each seed (0, 1, 2):
 This package's models train with momentum SGD at 0.01, scikit-learn's with
 its default Adam at 0.001; both with ``early_stopping=True`` and
 ``max_iter=200``. Accuracy is that of the model in Python on the test rows
-(int8: of ``sk_hashednets._export.dequantized(model)``, the model the int8
+(int8: of ``sk_hashednets.quantize(model, "int8")``, the model the int8
 export computes). The exported C runs the first 5 test rows on QEMU's
 mps2-an386 board (mcu/run.py), which checks the output (hashed: 1e-5
-absolute of ``predict_proba``, int8 of the dequantized model's; emlearn's
+absolute of ``predict_proba``, int8 of the quantized model's; emlearn's
 float32 C: same labels, probabilities to 1e-4 absolute) and counts the
 instructions per inference, built ``-O2``. Zero inputs are skipped by the
 hashed exports (not by emlearn's), so on these images their instructions
@@ -60,8 +60,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from sk_hashednets import HashedMLPClassifier
-from sk_hashednets._export import dequantized
+from sk_hashednets import HashedMLPClassifier, quantize
 from sk_hashednets.datasets import load_fashion_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +172,7 @@ def measure(kind, method, width, compression, seed, data, tmp):
         target = mcu.hashed_target(model, Path(tempfile.mkdtemp(dir=tmp)), buckets)
         entry[buckets] = on_board(target, model, X_board, buckets,
                                   f"{label} {buckets}")
-        reference = model if buckets == "float32" else dequantized(model)
+        reference = model if buckets == "float32" else quantize(model, buckets)
         entry[buckets]["accuracy"] = float(reference.score(X_test, y_test))
     return entry
 

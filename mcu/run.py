@@ -11,8 +11,8 @@ board (Cortex-M4 with single-precision FPU; ``startup.c`` and
 ``mps2-an386.ld`` beside this file), runs it under
 ``qemu-system-arm -M mps2-an386 -semihosting -icount shift=0`` and compares
 what the board prints with ``predict_proba`` / ``predict`` (int8, int4 buckets:
-those of ``sk_hashednets._export.dequantized(model)``, the model whose
-buckets are the dequantized ``scale * q``). Prints the largest absolute
+those of ``sk_hashednets.quantize(model, buckets)``, the model whose buckets
+are the dequantized ``scale * q``). Prints the largest absolute
 difference (for a regressor: on the standardized target, ``y /
 target_scale_``), the flash and RAM the model adds to a firmware, and the
 instructions per inference; exits with status 1 if the outputs differ by
@@ -273,8 +273,8 @@ def expected_outputs(model, X, buckets="float32"):
     export computes: for int8 and int4 buckets, the model with dequantized
     buckets."""
     if buckets != "float32":
-        from sk_hashednets._export import dequantized
-        model = dequantized(model, buckets)
+        from sk_hashednets import quantize
+        model = quantize(model, buckets)
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)
     return model.predict(X).reshape(len(X), -1)

@@ -7,7 +7,6 @@ so the compiled model keeps the compression: no index table, nothing of size
 double). The C text itself is in :mod:`._export_c_code`.
 """
 
-import copy
 import re
 import textwrap
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from . import _export_c_code as code
 from . import _kernels
 from ._description import HASHED_METHODS, describe
-from ._quantize import pack_int4, quantize_layer, rounded
+from ._quantize import pack_int4, quantize_layer
 from ._version import __version__
 
 # The XXH32 primes the C hash needs: the kernels' own constants.
@@ -83,7 +82,7 @@ def export_c(model, path, name="model", *, buckets="float32"):
         computes ``s * (a @ Q) + b``, where ``Q`` is the virtual matrix of
         ``q``: a quarter (int8) or an eighth (int4, two buckets a byte, low
         nibble first) of the flash for the buckets. Biases stay float32. The
-        model it computes is :func:`dequantized`'s.
+        model it computes is ``sk_hashednets.quantize(model, buckets)``.
 
     Returns
     -------
@@ -176,21 +175,6 @@ class _Spec:
         self.scratch_size = max(
             [outs[0]] + [a + b for a, b in zip(outs[:-1], outs[1:])]
         )
-
-
-def dequantized(model, buckets="int8"):
-    """The model an ``export_c(..., buckets=buckets)`` file computes, in Python.
-
-    A copy of ``model`` (estimator or Pipeline) whose buckets are
-    ``scale * q`` of the rounding rule at ``buckets`` (``"int8"`` or
-    ``"int4"``), in the fitted dtype: its ``predict_proba`` / ``predict`` is
-    the reference the quantized C output is checked against (the C code
-    computes ``scale * (a @ Q) + b``, the same model up to float rounding).
-    """
-    model = copy.deepcopy(model)
-    est = model[-1] if hasattr(model, "steps") else model
-    est.buckets_ = [rounded(w, buckets) for w in est.buckets_]
-    return model
 
 
 # --------------------------------------------------------------------------

@@ -29,8 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, export_c
-from sk_hashednets._export import dequantized
+from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, export_c, quantize
 from sk_hashednets._quantize import pack_int4, quantize_int8, quantize_layer
 
 METHODS = ["hashing", "hashing_blocks"]
@@ -155,7 +154,7 @@ def test_two_models_link_into_one_program(problems, tmp_path):
     x[0, 0] = 1
     np.testing.assert_allclose([float(v) for v in printed],
                                [first.predict_proba(x)[0, 0],
-                                dequantized(second).predict_proba(x)[0, 1]],
+                                quantize(second, "int8").predict_proba(x)[0, 1]],
                                atol=1e-5)
 
 
@@ -175,7 +174,7 @@ def test_int8_buckets(tmp_path, compression, method):
     X_test = X[-N_TEST:].astype(np.float32)
     predict = Compiled(model, tmp_path, name="digits", buckets="int8")
     text = predict.source.read_text()
-    reference = dequantized(model)
+    reference = quantize(model, "int8")
     for idx, w in enumerate(model.buckets_):
         # the documented recipe: s = float32(max|w| / 127), q = rint(w / s)
         s = np.float32(np.abs(w).max() / 127)
@@ -212,7 +211,21 @@ def test_int4_buckets(problems, tmp_path, kind, method):
     # the C code computes the model whose buckets are the int4 levels times
     # their scale
     assert_matches_model(model, X_test, predict(X_test),
-                         reference=dequantized(model, "int4"))
+                         reference=quantize(model, "int4"))
+
+
+@needs_cc
+@pytest.mark.parametrize("buckets", ["int8", "int4"])
+def test_a_model_trained_as_stored_is_what_the_board_computes(problems, tmp_path,
+                                                             buckets):
+    model, X_test = fitted(problems, "multiclass", compression=1 / 8,
+                           method="hashing_blocks", quantize=buckets)
+    predict = Compiled(model, tmp_path, buckets=buckets)
+    assert_matches_model(model, X_test, predict(X_test))  # the model itself
+    # exported at another precision it still works, and says what it holds
+    other = Compiled(model, tmp_path, name="other", buckets="float32")
+    assert "float32 buckets and biases" in other.header.read_text()
+    assert_matches_model(model, X_test, other(X_test))
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The exported C runs on an emulated Cortex-M4F (QEMU's mps2-an386 board) and
 prints what predict_proba / predict return, to 1e-5 absolute (int8 and int4
-buckets: those of the dequantized model), for both exported methods; its object uses
-no double-precision helper."""
+buckets: those of sk_hashednets.quantize(model, buckets)), for both exported
+methods; its object uses no double-precision helper."""
 
 import importlib.util
 import shutil
