@@ -290,6 +290,7 @@ def test_labels_onnx_cannot_hold():
         label_values(np.array([1, 0.5], dtype=object))
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_the_package_does_not_import_onnx():
     code = ("import sys, sk_hashednets; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
