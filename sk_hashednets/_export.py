@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from . import _export_c_code as code
-from . import _kernels
 from ._description import HASHED_METHODS, describe
+from ._lazy import kernels as _kernels
 from ._quantize import pack_int4, quantize_layer
 from ._version import __version__
 
-# The XXH32 primes the C hash needs: the kernels' own constants.
-_PRIMES = {"P2": _kernels._P2, "P3": _kernels._P3, "P4": _kernels._P4,
-           "P5": _kernels._P5}
+# The XXH32 primes the C hash needs: the kernels' own constants (_kernels._P2...).
+_PRIMES = ("P2", "P3", "P4", "P5")
 
 _C_KEYWORDS = frozenset(
     "auto break case char const continue default do double else enum extern float "
@@ -285,7 +284,7 @@ def _render_header(spec):
 def _render_source(spec):
     n, N = spec.name, spec.NAME
     fmt = dict(n=n, N=N, wt=spec.weight_type,
-               **{k: _u32(v) for k, v in _PRIMES.items()})
+               **{k: _u32(getattr(_kernels, f"_{k}")) for k in _PRIMES})
     int8 = spec.buckets != "float32"  # a quantized layer: levels and a scale
     out = [
         _comment(

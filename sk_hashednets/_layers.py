@@ -23,8 +23,8 @@ never needs to know which one it drives:
 
 import numpy as np
 
-from . import _kernels, _threads
-from ._kernels import BLOCK
+from . import _threads
+from ._lazy import kernels as _kernels
 from ._timing import phase
 
 # Largest virtual matrix a layer may materialise: codes and V are indexed with
@@ -264,7 +264,7 @@ class BlockHashedWeights(_TableGradient, WeightParametrization):
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
-        n_blocks = -(-self.n_out // BLOCK)
+        n_blocks = -(-self.n_out // _kernels.BLOCK)
         self._codes = np.empty((self.n_in, n_blocks), dtype=np.uint32)
         _kernels.block_codes(self.n_stored, np.uint32(seeds[0]), np.uint32(seeds[1]),
                              self._codes)
@@ -274,11 +274,13 @@ class BlockHashedWeights(_TableGradient, WeightParametrization):
     def workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
         """The block codes and the signed table of 2 * (n_stored + BLOCK - 1)
         weights."""
-        return n_in * -(-n_out // BLOCK) * 4 + 2 * (n_stored + BLOCK - 1) * itemsize
+        block = _kernels.BLOCK
+        return n_in * -(-n_out // block) * 4 + 2 * (n_stored + block - 1) * itemsize
 
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
-            self._table = np.empty(2 * (self.n_stored + BLOCK - 1), dtype=dtype)
+            n = 2 * (self.n_stored + _kernels.BLOCK - 1)
+            self._table = np.empty(n, dtype=dtype)
         return self._table
 
     def virtual(self, w, out=None):

@@ -8,17 +8,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_softmax, softmax, xlogy
 
-from . import _kernels
 from ._layers import METHODS
+from ._lazy import kernels as _kernels
 from ._quantize import LEVELS
 from ._timing import phase
 
-ACTIVATIONS = {
-    "identity": _kernels.IDENTITY,
-    "relu": _kernels.RELU,
-    "tanh": _kernels.TANH,
-    "logistic": _kernels.LOGISTIC,
-}
+
+def activation_code(activation):
+    """The kernels' code of a hidden activation (``_kernels.RELU``...)."""
+    return getattr(_kernels, activation.upper())
 
 
 # --------------------------------------------------------------------------
@@ -194,7 +192,7 @@ def forward(layers, weights, biases, X, activation):
 
     Peak extra memory: one layer's virtual matrix plus the activations.
     """
-    kind = ACTIVATIONS[activation]
+    kind = activation_code(activation)
     a = X
     for idx, (layer, w, b) in enumerate(zip(layers, weights, biases)):
         z = np.empty((a.shape[0], layer.n_out), dtype=w.dtype)
@@ -239,7 +237,7 @@ class Trainer:
         self.layers = layers
         self.weights = weights
         self.biases = biases
-        self.kind = ACTIVATIONS[activation]
+        self.kind = activation_code(activation)
         self.loss = loss
         self.alpha = alpha
         self.dropout_seed = np.uint32(dropout_seed)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import _kernels
+from ._lazy import kernels as _kernels
 
 
 class _Optimizer:

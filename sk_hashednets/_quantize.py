@@ -33,7 +33,7 @@ Biases stay float32 (4 bytes each) at every precision.
 
 import numpy as np
 
-from . import _kernels
+from ._lazy import kernels as _kernels
 
 #: Precision -> largest level L: values are ``scale * q``, ``q`` in [-L, L].
 LEVELS = {"int8": 127, "int4": 7}

@@ -195,8 +195,7 @@ def test_activation_kernels_match_numpy(activation, p):
     """activate_train (bias, activation, dropout mask, derivative) and
     bias_activate against NumPy, with the mask rebuilt from the hash."""
     from sk_hashednets import _kernels
-    from sk_hashednets._network import ACTIVATIONS as CODES
-    from sk_hashednets._network import _dropout_constants
+    from sk_hashednets._network import _dropout_constants, activation_code
 
     rng = np.random.RandomState(0)
     z = rng.randn(13, 40)
@@ -214,12 +213,13 @@ def test_activation_kernels_match_numpy(activation, p):
     with np.errstate(invalid="ignore"):
         expected_z, expected_deriv = a * mask, grad(a) * mask
     out, deriv = z.copy(), np.empty_like(z)
-    _kernels.activate_train(out, b, CODES[activation], threshold, scale, seed, deriv)
+    code = activation_code(activation)
+    _kernels.activate_train(out, b, code, threshold, scale, seed, deriv)
     np.testing.assert_allclose(out, expected_z, rtol=1e-12, atol=0)
     np.testing.assert_allclose(deriv[1:], expected_deriv[1:], rtol=1e-12, atol=0)
     assert np.isnan(out[0, 0])  # a NaN is never hidden by the activation
     out = z.copy()
-    _kernels.bias_activate(out, b, CODES[activation])
+    _kernels.bias_activate(out, b, code)
     np.testing.assert_allclose(out, a, rtol=1e-12, atol=0)
 
 

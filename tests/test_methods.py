@@ -20,7 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _kernels
 from sk_hashednets._budgets import layer_budgets, plan_layers
-from sk_hashednets._layers import BLOCK, BlockHashedWeights, _kept_edges, shrink_widths
+from sk_hashednets._kernels import BLOCK
+from sk_hashednets._layers import BlockHashedWeights, _kept_edges, shrink_widths
 
 METHODS = ["hashing", "hashing_blocks", "low_rank", "random_edges", "shrunk"]
 
