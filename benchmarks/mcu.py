@@ -16,7 +16,10 @@ training rows drawn per seed, all 10,000 test rows) and each seed (0, 1, 2):
   ``"hashing_blocks"``, each exported with ``export_c`` twice: float32 and
   int8 buckets;
 * emlearn: scikit-learn's dense ``MLPClassifier`` at several widths, exported
-  with ``emlearn.convert(..., method="loadable")``.
+  with ``emlearn.convert(..., method="loadable")``;
+* dense int8: the same ``MLPClassifier`` at more widths, its weights rounded
+  after training to int8 with one scale per layer (the package's rule), as C
+  from benchmarks/dense_int8.py (a peer, not a package feature).
 
 This package's models train with momentum SGD at 0.01, scikit-learn's with
 its default Adam at 0.001; both with ``early_stopping=True`` and
@@ -69,6 +72,7 @@ _spec = importlib.util.spec_from_file_location("mcu_run", ROOT / "mcu" / "run.py
 mcu = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mcu)
 
+import dense_int8  # noqa: E402
 import mcu_loops  # noqa: E402
 import mcu_report  # noqa: E402
 
@@ -78,6 +82,9 @@ PRECISIONS = ("float32", "int8")
 WIDTHS = (64, 256)
 COMPRESSIONS = ("1/8", "1/16", "1/32", "1/64")
 DENSE = {"digits": (2, 4, 8, 16, 32), "fashion": (1, 2, 4, 8, 16)}
+# int8 weights: four times the weights in the same bytes, so wider nets
+DENSE_INT8 = {"digits": (2, 4, 8, 16, 32, 64, 128), "fashion": (1, 2, 4, 8, 16, 32, 64)}
+KINDS = ("hashed", "emlearn", "dense_int8")
 BOARD_ROWS = 5
 NAMES = {"digits": "digits", "fashion": "Fashion-MNIST"}
 
@@ -137,8 +144,9 @@ def on_board(target, model, X_board, buckets, label):
         expected = model.predict_proba(X64)
         check = float(np.abs(out - expected).max())
         ok = check <= 1e-4 and np.array_equal(out.argmax(1), expected.argmax(1))
-    else:
-        expected = mcu.expected_outputs(model, X64, buckets)
+    else:  # export_c, or the dense int8 peer (``model``: what its C computes)
+        expected = mcu.expected_outputs(model, X64, "float32" if buckets == "dense"
+                                        else buckets)
         check = mcu.board_difference(model, out, expected)
         ok = check <= 1e-5
     if not ok:
@@ -153,11 +161,20 @@ def measure(kind, method, width, compression, seed, data, tmp):
     X_train, y_train, X_test, y_test = data
     X_board = X_test[:BOARD_ROWS].astype(np.float32)
     label = f"{kind} {method} width {width} {compression} seed {seed}"
-    if kind == "emlearn":
+    if kind in ("emlearn", "dense_int8"):
         model = fit(MLPClassifier((width,), early_stopping=True, random_state=seed),
                     X_train, y_train)
-        entry = on_board(emlearn_target(model, Path(tempfile.mkdtemp(dir=tmp))),
-                         model, X_board, None, label)
+        directory = Path(tempfile.mkdtemp(dir=tmp))
+        if kind == "emlearn":
+            target = emlearn_target(model, directory)
+        else:
+            target = mcu.Target(directory, [dense_int8.write(model, directory)],
+                                '#include "dense_int8.h"',
+                                "dense_predict_proba(x, out)", model.n_features_in_,
+                                len(model.classes_))
+            model = dense_int8.quantized(model)
+        entry = on_board(target, model, X_board, None if kind == "emlearn" else
+                         "dense", label)
         entry.update(accuracy=float(model.score(X_test, y_test)),
                      stored=int(sum(w.size for w in model.coefs_ + model.intercepts_)),
                      n_iter=int(model.n_iter_))
@@ -177,13 +194,18 @@ def measure(kind, method, width, compression, seed, data, tmp):
     return entry
 
 
-def configurations(dataset):
-    for method in METHODS:
-        for width in WIDTHS:
-            for compression in COMPRESSIONS:
-                yield "hashed", method, width, compression
-    for width in DENSE[dataset]:
-        yield "emlearn", "dense", width, "1"
+def configurations(dataset, kinds=KINDS):
+    if "hashed" in kinds:
+        for method in METHODS:
+            for width in WIDTHS:
+                for compression in COMPRESSIONS:
+                    yield "hashed", method, width, compression
+    if "emlearn" in kinds:
+        for width in DENSE[dataset]:
+            yield "emlearn", "dense", width, "1"
+    if "dense_int8" in kinds:
+        for width in DENSE_INT8[dataset]:
+            yield "dense_int8", "dense", width, "1"
 
 
 def key(dataset, kind, method, width, compression, seed):
@@ -198,6 +220,7 @@ def main(argv=None):
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "mcu.png")
     parser.add_argument("--datasets", nargs="+", choices=list(NAMES),
                         default=list(NAMES))
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--report-only", action="store_true",
                         help="write MCU.md and the plot from the JSON as it is")
     args = parser.parse_args(argv)
@@ -219,7 +242,7 @@ def main(argv=None):
             save()
         for dataset in args.datasets if not args.report_only else ():
             for seed in SEEDS:
-                todo = [c for c in configurations(dataset)
+                todo = [c for c in configurations(dataset, args.kinds)
                         if key(dataset, *c, seed) not in results]
                 if not todo:
                     continue

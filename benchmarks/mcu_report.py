@@ -12,6 +12,9 @@ LABELS = {("hashing", "float32"): "hashing, float32",
 STYLES = {("hashing", "float32"): ("C0", "o"), ("hashing", "int8"): ("C0", "^"),
           ("hashing_blocks", "float32"): ("C3", "o"),
           ("hashing_blocks", "int8"): ("C3", "^")}
+MODELS = {"hashed": "hashed (export_c)", "emlearn": "dense (emlearn)",
+          "dense_int8": "dense int8 (peer)"}
+BUCKETS = {"emlearn": "float32", "dense_int8": "int8"}
 SLOWER = 10  # the latency budget of the second choice: 10x emlearn's instructions
 
 
@@ -41,19 +44,25 @@ def summarize(results, dataset, configurations, key, seeds):
 def name(row):
     if row["kind"] == "emlearn":
         return f"emlearn dense, width {row['width']}"
+    if row["kind"] == "dense_int8":
+        return f"dense int8, width {row['width']}"
     return (f"{LABELS[row['method'], row['precision']]}, width {row['width']}, "
             f"{row['compression']}")
 
 
 def choices(rows):
-    """Per emlearn row: (row, best with no more flash, best with no more flash
-    and at most SLOWER x its instructions); None where there is none."""
+    """Per emlearn row: (row, best hashed with no more flash, best hashed with
+    no more flash and at most SLOWER x its instructions, best dense int8 with
+    no more flash); None where there is none."""
     hashed = [r for r in rows if r["kind"] == "hashed"]
+    int8 = [r for r in rows if r["kind"] == "dense_int8"]
     out = []
     for dense in (r for r in rows if r["kind"] == "emlearn"):
         fits = [r for r in hashed if r["flash"] <= dense["flash"]]
         fast = [r for r in fits if r["instructions"] <= SLOWER * dense["instructions"]]
-        best = [max(c, key=lambda r: r["mean"]) if c else None for c in (fits, fast)]
+        peers = [r for r in int8 if r["flash"] <= dense["flash"]]
+        best = [max(c, key=lambda r: r["mean"]) if c else None
+                for c in (fits, fast, peers)]
         out.append((dense, *best))
     return out
 
@@ -71,12 +80,16 @@ def plot(tables, names, path):
                 ("flash the model adds (KiB, text + data, -Os)",
                  "instructions per inference (QEMU -icount, -O2)")):
             scale = 1024 if quantity == "flash" else 1
-            dense = [r for r in rows if r["kind"] == "emlearn"]
-            ax.errorbar([r[quantity] / scale for r in dense],
-                        [r["mean"] for r in dense], [r["std"] for r in dense],
-                        marker="s", color="k", capsize=3,
-                        label="emlearn dense (widths "
-                        + ", ".join(str(r["width"]) for r in dense) + ")")
+            for kind, color, text in (("emlearn", "k", "emlearn dense, float32"),
+                                      ("dense_int8", "0.55", "dense int8 peer")):
+                dense = [r for r in rows if r["kind"] == kind]
+                if not dense:
+                    continue
+                ax.errorbar([r[quantity] / scale for r in dense],
+                            [r["mean"] for r in dense], [r["std"] for r in dense],
+                            marker="s", color=color, capsize=3,
+                            label=f"{text} (widths "
+                            + ", ".join(str(r["width"]) for r in dense) + ")")
             for (method, precision), (color, marker) in STYLES.items():
                 for width, style in zip(sorted({r["width"] for r in rows
                                                 if r["kind"] == "hashed"}),
@@ -117,10 +130,10 @@ def _table(rows):
              "| accuracy | board check |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        hashed = r["kind"] == "hashed"
         lines.append(
-            f"| {'hashed (export_c)' if hashed else 'dense (emlearn)'} "
-            f"| {r['method']} | {r['precision'] or 'float32'} | {r['width']} "
+            f"| {MODELS[r['kind']]} "
+            f"| {r['method']} | {r['precision'] or BUCKETS[r['kind']]} "
+            f"| {r['width']} "
             f"| {r['compression']} | {r['stored']:,} | {r['flash']:,} | {r['ram']:,} "
             f"| {r['instructions']:,.0f} | {r['mean']:.3f} ± {r['std']:.3f} "
             f"| {r['board']:.1e} |")
@@ -130,8 +143,9 @@ def _table(rows):
 def _choices(rows):
     lines = ["| emlearn row | its flash (B) | its instructions | its accuracy "
              "| most accurate hashed, no more flash | most accurate hashed, no "
-             f"more flash, at most {SLOWER}x the instructions |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             f"more flash, at most {SLOWER}x the instructions "
+             "| most accurate dense int8, no more flash |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
 
     def cell(r):
         if r is None:
@@ -139,10 +153,10 @@ def _choices(rows):
         return (f"{name(r)}: {r['mean']:.3f}, {r['flash']:,} B, "
                 f"{r['instructions']:,.0f} instructions")
 
-    for dense, best, fast in choices(rows):
+    for dense, best, fast, peer in choices(rows):
         lines.append(f"| width {dense['width']} | {dense['flash']:,} "
                      f"| {dense['instructions']:,.0f} | {dense['mean']:.3f} "
-                     f"| {cell(best)} | {cell(fast)} |")
+                     f"| {cell(best)} | {cell(fast)} | {cell(peer)} |")
     return lines
 
 
