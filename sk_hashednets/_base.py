@@ -22,6 +22,7 @@ from ._network import HEADS, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
 from ._quantize import PRECISIONS, stored_bytes
+from ._sklearn import to_sklearn
 from ._threads import (
     PREDICT_MIN_WORK,
     blas_threads,
@@ -243,6 +244,37 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self, "buckets_")
         return [layer.virtual(w) for layer, w in zip(self._layers(), self.buckets_)]
+
+    def to_sklearn(self):
+        """The equivalent fitted scikit-learn MLP, for serving.
+
+        A :class:`~sklearn.neural_network.MLPClassifier` (for a
+        :class:`HashedMLPClassifier`) or
+        :class:`~sklearn.neural_network.MLPRegressor` whose ``coefs_`` are
+        this model's virtual matrices ``coefs_`` (a regressor's target
+        scaling folded into the last one) and whose biases, activations,
+        classes and fitted history are this model's: it predicts what this
+        model predicts (to rounding), with scikit-learn's own ``predict``,
+        which on a few rows skips rebuilding V by hashing on every call, and
+        every tool that reads scikit-learn's MLPs reads it. Hyperparameters
+        scikit-learn shares are copied where it accepts their values.
+
+        It holds every V densely: ``n_in * n_out`` numbers of the model's
+        dtype per layer, the memory the hashing saves. Keep float32 inputs
+        for a float32 model (a float64 X makes NumPy convert V on each call).
+
+        Returns
+        -------
+        mlp : MLPClassifier or MLPRegressor
+            A fitted model, independent of this one.
+
+        Raises
+        ------
+        ValueError
+            Where scikit-learn's MLPs have no equivalent: a classifier fitted
+            on a single class, an output head they lack.
+        """
+        return to_sklearn(self)
 
     @property
     def n_stored_params_(self):
