@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 from ._budgets import check_rescalable, layer_budgets, plan_layers
 from ._layers import METHODS, make_layer_once
 from ._lbfgs import check_lbfgs_params, fit_lbfgs
+from ._memory import check_trainable
 from ._network import HEADS, forward
 from ._optimizers import make_optimizer
 from ._persistence import pack, unpack
@@ -32,7 +33,6 @@ from ._threads import (
 from ._training import (
     TrainingState,
     batch_rows,
-    check_trainable,
     fit_stochastic,
     split,
 )

@@ -277,6 +277,14 @@ class BlockHashedWeights(_TableGradient, WeightParametrization):
         block = _kernels.BLOCK
         return n_in * -(-n_out // block) * 4 + 2 * (n_stored + block - 1) * itemsize
 
+    @staticmethod
+    def sparse_workspace_bytes(n_in, n_out, n_stored, itemsize, batch_size):
+        """As :meth:`workspace_bytes`, plus V (or dL/dV): on CSR input the
+        layer builds V for the product and dL/dV for the gradient."""
+        return (n_in * n_out * itemsize
+                + BlockHashedWeights.workspace_bytes(n_in, n_out, n_stored, itemsize,
+                                                     batch_size))
+
     def _signed_table(self, dtype):
         if self._table is None or self._table.dtype != dtype:
             n = 2 * (self.n_stored + _kernels.BLOCK - 1)

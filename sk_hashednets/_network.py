@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_softmax, softmax, xlogy
 
-from ._layers import METHODS
+from . import _threads
 from ._lazy import kernels as _kernels
 from ._quantize import LEVELS
 from ._timing import phase
@@ -208,6 +208,15 @@ def forward(layers, weights, biases, X, activation):
     return a
 
 
+def forward_bytes(layer_units, n_rows, itemsize, first_on_the_fly=False):
+    """Peak bytes :func:`forward` allocates for ``n_rows`` rows: one layer's
+    virtual matrix (none for a first layer computed on the fly from sparse
+    input) and that layer's input and output activations."""
+    return itemsize * max(
+        (0 if idx == 0 and first_on_the_fly else a * b) + 2 * n_rows * b
+        for idx, (a, b) in enumerate(zip(layer_units[:-1], layer_units[1:])))
+
+
 # --------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------
@@ -268,6 +277,47 @@ class Trainer:
         if self.levels is not None:
             self.stored = [np.empty_like(w) for w in weights]
             self._q = [np.empty(w.size, dtype=np.int8) for w in weights]
+
+    @staticmethod
+    def buffer_bytes(parametrization, layer_units, budgets, itemsize, batch_size,
+                     sparse_input):
+        """Bytes a Trainer holds for a network of ``parametrization`` (layer
+        widths ``layer_units``, ``budgets[l]`` stored weights in layer ``l``),
+        its layers' workspaces included.
+
+        Per layer: the virtual matrix ``V`` (reused for dL/dV) where the
+        parametrization materialises it, and its workspace
+        (``workspace_bytes``), or on sparse input, the first layer's
+        ``sparse_workspace_bytes`` instead of both; the stored weights'
+        gradient; three activation-sized buffers per batch row (``z``,
+        ``deriv``, ``delta``). A dense input batch three times (``X_buf``,
+        ``np.take``'s temporary, ``X_drop``).
+        """
+        total = 0 if sparse_input else 3 * batch_size * layer_units[0] * itemsize
+        for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
+                                            budgets)):
+            if idx == 0 and sparse_input:
+                total += parametrization.sparse_workspace_bytes(a, b, k, itemsize,
+                                                                batch_size)
+            else:
+                total += a * b * itemsize * parametrization.materialises
+                total += parametrization.workspace_bytes(a, b, k, itemsize,
+                                                         batch_size)
+            total += k * itemsize + 3 * batch_size * b * itemsize
+        return total
+
+    @staticmethod
+    def first_step_bytes(parametrization, layer_units, itemsize, batch_size,
+                         sparse_input):
+        """Bytes the first step of a batch size allocates for a moment besides
+        :meth:`buffer_bytes`: checking how its products split
+        (:func:`._threads.split_probe_bytes`), for layers that build V."""
+        products = []
+        for idx, (a, b) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            if parametrization.materialises and not (idx == 0 and sparse_input):
+                products += [(batch_size, a, b), (a, batch_size, b)]  # a @ V, dL/dV
+                products += [(batch_size, b, a)] if idx else []  # delta @ V.T
+        return _threads.split_probe_bytes(products, itemsize)
 
     def take(self, X, Y, sw, idx):
         """Gather a batch into the preallocated buffers."""
@@ -360,44 +410,6 @@ class Trainer:
             for w, q, out in zip(self.weights, self._q, self.stored):
                 _kernels.quantize_buckets(w, self.levels, q, out)
         return self.stored
-
-
-def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
-                   sparse, solver="sgd"):
-    """An upper estimate of the memory one fit allocates for a network.
-
-    Per layer: the :class:`Trainer`'s virtual matrix (reused for dL/dV) and
-    the parametrization's workspace (hashing: an index cache of one code per
-    virtual weight, and a signed table of twice the buckets), none of which a
-    first layer needs on sparse input (only its ``sparse_workspace_bytes``);
-    8 vectors of the stored
-    weights' size (weights, gradients, velocities, the previous fit's
-    weights, and the weights and velocities of two epoch snapshots, the new
-    one taken while the old one is alive), 11 with Adam (two moments instead
-    of one velocity), 2 more with early stopping (two best epochs); 3
-    activation-sized buffers per batch row (``z``, ``deriv``, ``delta``); a
-    dense input batch 3 times (``X_buf``, np.take's temporary, ``X_drop``).
-    Early stopping's validation pass builds one more virtual matrix and two
-    layers of activations of its ``n_val`` rows. Copies of the data (the
-    split, targets, sample weights, the epoch's order) are not counted.
-    """
-    item = np.dtype(dtype).itemsize
-    n_vectors = (11 if solver == "adam" else 8) + (2 if n_val else 0)
-    workspace = METHODS[method].workspace_bytes
-    total = 0 if sparse else 3 * batch_size * layer_units[0] * item
-    validation = 0
-    for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:], budgets)):
-        on_the_fly = idx == 0 and sparse
-        if on_the_fly:
-            total += METHODS[method].sparse_workspace_bytes(a, b, k, item, batch_size)
-        else:
-            total += a * b * item * METHODS[method].materialises
-            total += workspace(a, b, k, item, batch_size)
-        total += n_vectors * k * item + 3 * batch_size * b * item
-        validation = max(validation, (0 if on_the_fly else a * b) + 2 * n_val * b)
-    if n_val:
-        total += validation * item
-    return total
 
 
 def _dropout_constants(p):

@@ -200,6 +200,10 @@ class Adam(_Optimizer):
                                kind(self.epsilon))
 
 
+#: the estimator's ``solver`` -> the class that implements it
+OPTIMIZERS = {cls.solver: cls for cls in (MomentumSGD, Adam)}
+
+
 def make_optimizer(estimator, params):
     """The solver an estimator's parameters ask for, updating ``params``."""
     if estimator.solver == "adam":

@@ -114,6 +114,22 @@ def _split(work):
     return getattr(_local, "split", False) and work >= SPLIT_MIN_WORK
 
 
+def split_probe_bytes(shapes, itemsize):
+    """Peak bytes :func:`_exact_halves` allocates the first time it checks a
+    product of one of ``shapes`` (``(m, k, n)`` each: an m x k times a k x n
+    matrix) that is large enough to split, for the largest of them (one check
+    runs at a time, and its arrays are freed when it returns): random copies
+    of both operands, each drawn in float64 first, then the whole product,
+    its two halves and their concatenation."""
+    def peak(m, k, n):
+        return max((itemsize + 8) * m * k,  # drawing the first operand
+                   itemsize * m * k + (itemsize + 8) * k * n,  # the second
+                   itemsize * (m * k + k * n + 3 * m * n))  # the products
+
+    return max((peak(m, k, n) for m, k, n in shapes if m * k * n >= SPLIT_MIN_WORK),
+               default=0)
+
+
 def _exact_halves(a, b, axis, i):
     """Whether this BLAS gives the bits of ``a @ b`` when the product is split
     at ``i`` along ``axis`` of the output: checked once per shape and layout

@@ -25,8 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from ._memory import available_memory
-from ._network import Trainer, forward, training_bytes
+from ._network import Trainer, forward
 from ._quantize import rounded
 from ._timing import phase
 
@@ -184,6 +183,18 @@ class TrainingState:
         snap._optimizer = self._optimizer.copy(snap.params())
         return snap
 
+    @staticmethod
+    def loop_vectors(n_moments, early_stopping):
+        """``(held, passing)``: vectors of the stored weights' size the epoch
+        loop holds throughout with a solver keeping ``n_moments`` of them
+        (the state's weights, the estimator's from before the call, kept
+        until the commit, a snapshot with its solver state, and with early
+        stopping a copy of the best epoch's weights), and those it adds for a
+        moment at an epoch's boundary (a new snapshot, or a new best, taken
+        while the old one is alive)."""
+        held = 1 + 1 + (1 + n_moments) + (1 if early_stopping else 0)
+        return held, 1 + n_moments
+
     def commit(self, estimator):
         """Make this state the estimator's fitted attributes."""
         for f in fields(self):
@@ -205,33 +216,6 @@ class TrainingState:
 # --------------------------------------------------------------------------
 # before any work
 # --------------------------------------------------------------------------
-def check_trainable(estimator, layer_units, budgets, X, y, incremental):
-    """Fail before any work on a run that cannot succeed: an early-stopping
-    split that cannot be drawn, or a network whose training does not fit in
-    the memory this process may use (it would end in a MemoryError or the
-    OOM killer)."""
-    n_samples, n_val = X.shape[0], 0
-    if estimator.solver == "lbfgs":  # one batch of all samples
-        batch_size = n_samples
-    else:
-        if estimator.early_stopping and not incremental:
-            n_val = len(split_indices(estimator, y, n_samples, 0)[1])
-            n_samples -= n_val
-        batch_size = batch_rows(estimator.batch_size, n_samples)
-    need = training_bytes(estimator.method, layer_units, budgets, X.dtype,
-                          batch_size, n_val, sp.issparse(X), estimator.solver)
-    have, where = available_memory()
-    if have is not None and need > have:
-        n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
-        raise ValueError(
-            f"Training this network needs about {need / 2**30:.3g} GiB, more "
-            f"than the {have / 2**30:.3g} GiB of memory of {where}: its "
-            f"layers {layer_units} have {n_virtual} virtual weights, and "
-            "training materialises each layer's virtual matrix. Use smaller "
-            "hidden_layer_sizes, fewer input features or a smaller batch_size."
-        )
-
-
 def fit_stochastic(estimator, state, layers, train, validation, incremental):
     """Train ``state`` for ``max_iter`` epochs (one for ``partial_fit``) and
     commit the result to ``estimator``.
@@ -320,7 +304,7 @@ def split_indices(estimator, y, n_samples, random_state):
     ``train_test_split`` draws them (stratified as ``_split_stratify`` says).
 
     Its errors (a class too small to stratify, a validation set of fewer
-    than 2 rows) do not depend on ``random_state``: ``check_trainable``
+    than 2 rows) do not depend on ``random_state``: ``_memory.check_trainable``
     calls it first, so that they come before any work.
     """
     fraction = estimator.validation_fraction

@@ -252,7 +252,7 @@ def _record_splits(monkeypatch):
     their labels and whether it was stratified. Each fit draws its split
     twice: first in its up-front check, with another seed, to raise the
     split's errors before any work; then the split it trains on."""
-    from sk_hashednets import _training
+    from sk_hashednets import _memory, _training
 
     draw, calls = _training.split_indices, []
 
@@ -263,6 +263,7 @@ def _record_splits(monkeypatch):
         return train, val
 
     monkeypatch.setattr(_training, "split_indices", recording)
+    monkeypatch.setattr(_memory, "split_indices", recording)  # the check's
     return calls
 
 
