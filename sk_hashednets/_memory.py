@@ -90,7 +90,7 @@ def available_memory():
 
 
 def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
-                   sparse, solver="sgd"):
+                   sparse, solver="sgd", quantize=None):
     """An upper estimate of the memory one fit allocates for a network.
 
     What is held throughout: the :class:`~._network.Trainer`'s buffers and
@@ -111,7 +111,7 @@ def training_bytes(method, layer_units, budgets, dtype, batch_size, n_val,
     n_stored = sum(budgets)
     parametrization = METHODS[method]
     total = Trainer.buffer_bytes(parametrization, layer_units, budgets, item,
-                                 batch_size, sparse)
+                                 batch_size, sparse, quantize)
     passing = [Trainer.first_step_bytes(parametrization, layer_units, item,
                                         batch_size, sparse)]
     if solver == "lbfgs":
@@ -141,7 +141,8 @@ def check_trainable(estimator, layer_units, budgets, X, y, incremental):
             n_samples -= n_val
         batch_size = batch_rows(estimator.batch_size, n_samples)
     need = training_bytes(estimator.method, layer_units, budgets, X.dtype,
-                          batch_size, n_val, sp.issparse(X), estimator.solver)
+                          batch_size, n_val, sp.issparse(X), estimator.solver,
+                          estimator.quantize)
     have, where = available_memory()
     if have is not None and need > have:
         n_virtual = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]

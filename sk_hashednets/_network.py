@@ -280,7 +280,7 @@ class Trainer:
 
     @staticmethod
     def buffer_bytes(parametrization, layer_units, budgets, itemsize, batch_size,
-                     sparse_input):
+                     sparse_input, quantize=None):
         """Bytes a Trainer holds for a network of ``parametrization`` (layer
         widths ``layer_units``, ``budgets[l]`` stored weights in layer ``l``),
         its layers' workspaces included.
@@ -291,7 +291,8 @@ class Trainer:
         ``sparse_workspace_bytes`` instead of both; the stored weights'
         gradient; three activation-sized buffers per batch row (``z``,
         ``deriv``, ``delta``). A dense input batch three times (``X_buf``,
-        ``np.take``'s temporary, ``X_drop``).
+        ``np.take``'s temporary, ``X_drop``). Training for a ``quantize``
+        precision, the rounded weights and their int8 codes.
         """
         total = 0 if sparse_input else 3 * batch_size * layer_units[0] * itemsize
         for idx, (a, b, k) in enumerate(zip(layer_units[:-1], layer_units[1:],
@@ -304,6 +305,8 @@ class Trainer:
                 total += parametrization.workspace_bytes(a, b, k, itemsize,
                                                          batch_size)
             total += k * itemsize + 3 * batch_size * b * itemsize
+            if quantize is not None:  # stored, _q
+                total += k * (itemsize + 1)
         return total
 
     @staticmethod

@@ -18,19 +18,21 @@ from sk_hashednets import HashedMLPClassifier, _memory, _threads
 from sk_hashednets._layers import METHODS
 
 
-@pytest.mark.parametrize("solver, early_stopping",
-                         [("sgd", False), ("sgd", True), ("adam", False),
-                          ("lbfgs", False)])
+@pytest.mark.parametrize("solver, early_stopping, quantize",
+                         [("sgd", False, None), ("sgd", True, None),
+                          ("adam", False, None), ("lbfgs", False, None),
+                          ("sgd", False, "int8")])
 @pytest.mark.parametrize("method, sparse",
                          [(m, s) for m in sorted(METHODS) for s in (False, True)])
 def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, solver,
-                                                     early_stopping, monkeypatch):
+                                                     early_stopping, quantize,
+                                                     monkeypatch):
     """The up-front memory check is only as good as its estimate: measure the
     peak of what a fit allocates (numpy arrays are traced by tracemalloc).
     Dense input: 100 features, 1000 hidden units, compression 1. Sparse input:
     20,000 features at 1% density, 200 hidden units, compression 1/8, the
     first layer never materialised. Each solver's own vectors count (L-BFGS:
-    one batch of all 300 rows)."""
+    one batch of all 300 rows), and training for int8 its rounded copy."""
     r = np.random.RandomState(0)
     if sparse:
         X_ = sp.random(300, 20_000, density=0.01, format="csr", random_state=r)
@@ -39,7 +41,7 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, solver,
         X_, hidden, compression = r.randn(300, 100), 1000, 1
     y_ = np.arange(300) % 5
     clf = make(CLF, method, hidden_layer_sizes=(hidden,), compression=compression,
-               max_iter=2, early_stopping=early_stopping,
+               max_iter=2, early_stopping=early_stopping, quantize=quantize,
                **{**SGD, "solver": solver})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -57,7 +59,7 @@ def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, solver,
     budgets = [len(w) for w in clf.buckets_]
     estimate = _memory.training_bytes(
         method, units, budgets, np.float64, 300 if solver == "lbfgs" else 200,
-        30 if early_stopping else 0, sparse, solver)
+        30 if early_stopping else 0, sparse, solver, quantize)
     assert peak <= estimate <= 1.4 * peak
 
 
