@@ -18,7 +18,10 @@ default):
   Numba cache;
 * ``threads``: the gather and scatter kernels, serial against 2 threads;
 * ``scale``: one epoch against the number of samples and the hidden width;
-* ``memory``: peak RSS of one epoch of 784-16384-10 at 1/64 on 60,000 rows.
+* ``memory``: peak RSS of one epoch of 784-16384-10 at 1/64 on 60,000 rows;
+* ``startup``: what comes before the first useful work, against scikit-learn:
+  a fresh process's import and first fit, GridSearchCV on a fresh worker
+  pool, one row through ``to_sklearn()``, ``predict`` on 10,000 rows.
 """
 
 import argparse
@@ -34,6 +37,7 @@ from parts import (
     memory,
     predict,
     scale,
+    startup,
     steps,
     threads,
     train,
@@ -50,6 +54,7 @@ PARTS = {
     "threads": threads,
     "scale": scale,
     "memory": memory,
+    "startup": startup,
 }
 
 
