@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import numeric_gradient
 
-from sk_hashednets import _layers
+from sk_hashednets import _layer_low_rank
 from sk_hashednets._budgets import plan_layers
 from sk_hashednets._layers import METHODS, make_layer
 from sk_hashednets._network import HEADS, Loss, Trainer
@@ -229,7 +229,7 @@ def test_low_rank_sparse_product_over_blocks_of_rows(n_in, n_out, n_stored,
     """A sparse input longer than a block of rows (a prediction, or a large
     batch) is multiplied block by block, and its gradient hashes U again per
     block: the same product and gradient as the dense input's."""
-    monkeypatch.setattr(_layers, "RANK_BLOCK", 256 * 10)  # 256 rows at rank 10
+    monkeypatch.setattr(_layer_low_rank, "RANK_BLOCK", 256 * 10)  # 256 rows at rank 10
     layer = make_layer("low_rank", n_in, n_out, n_stored, np.array([3, 4], np.uint32))
     rng = np.random.RandomState(0)
     w = rng.randn(n_stored)

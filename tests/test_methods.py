@@ -21,7 +21,9 @@ from sklearn.preprocessing import StandardScaler
 from sk_hashednets import HashedMLPClassifier, HashedMLPRegressor, _kernels
 from sk_hashednets._budgets import layer_budgets, plan_layers
 from sk_hashednets._kernels import BLOCK
-from sk_hashednets._layers import BlockHashedWeights, _kept_edges, shrink_widths
+from sk_hashednets._layer_hashing import BlockHashedWeights
+from sk_hashednets._layer_random_edges import _kept_edges
+from sk_hashednets._layer_shrunk import shrink_widths
 
 METHODS = ["hashing", "hashing_blocks", "low_rank", "random_edges", "shrunk"]
 
@@ -133,17 +135,17 @@ def test_random_edges_keep_the_budget_and_store_no_mask(small_digits):
 def test_random_edge_masks_are_built_once(small_digits, monkeypatch):
     """One mask per layer for a fit and every later predict or read of
     coefs_; a loaded model rebuilds it once, from the seeds."""
-    from sk_hashednets import _layers
+    from sk_hashednets import _layer_random_edges
 
     X, y = small_digits
     built = []
-    original = _layers._kept_edges
+    original = _layer_random_edges._kept_edges
 
     def counting(*args):
         built.append(args)
         return original(*args)
 
-    monkeypatch.setattr(_layers, "_kept_edges", counting)
+    monkeypatch.setattr(_layer_random_edges, "_kept_edges", counting)
     clf = HashedMLPClassifier(hidden_layer_sizes=(16, 8), method="random_edges",
                               max_iter=2, random_state=0)
     with warnings.catch_warnings():

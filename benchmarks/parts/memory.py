@@ -4,7 +4,7 @@ fresh process (``peak_rss.py``)."""
 import numpy as np
 
 from parts.scale import peak_rss
-from sk_hashednets._layers import _code_dtype
+from sk_hashednets._layer_hashing import _code_dtype
 
 
 def run(cfg):
