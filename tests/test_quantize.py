@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from export_c_helpers import (
     N_TRAIN,
     Compiled,
@@ -53,11 +54,14 @@ def _supports(buckets):
 @needs_cc
 @pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("kind", ["multiclass", "binary", "regressor"])
-def test_predict_is_the_export(problems, tmp_path, kind, method, precision):
+@pytest.mark.parametrize("kind, dtype", [("multiclass", np.float64),
+                                         ("binary", np.float32),
+                                         ("regressor", np.float64)])
+def test_predict_is_the_export(problems, tmp_path, kind, dtype, method, precision):
     """The C file at the trained precision computes predict_proba / predict
     to 1e-5; its float32 export too (the rounded values are the model)."""
-    model, X = fitted(problems, kind, method=method, quantize=precision)
+    model, X = fitted(problems, kind, dtype=dtype, method=method,
+                      quantize=precision)
     assert_on_grid(model, precision)
     assert_matches_model(model, X, Compiled(model, tmp_path, "f32")(X))
     if not _supports(precision):
@@ -77,6 +81,17 @@ def test_every_solver_trains_the_rounded_model(problems, solver, precision):
     _, X_all, y_all = problems["multiclass"]
     chance = np.bincount(y_all).max() / len(y_all)  # 0.25; float models: 0.45-0.52
     assert model.score(X_all[N_TRAIN:], y_all[N_TRAIN:]) > chance + 0.1
+
+
+def test_sparse_input(problems):
+    _, X, y = problems["binary"]
+    X = np.where(np.abs(X) > 1, X, 0)[:N_TRAIN]
+    model = HashedMLPClassifier((16,), quantize="int4", max_iter=10,
+                                random_state=0)
+    fit_quietly(model, sp.csr_matrix(X), y[:N_TRAIN])
+    assert_on_grid(model, "int4")
+    np.testing.assert_allclose(model.predict_proba(sp.csr_matrix(X)),
+                               model.predict_proba(X), rtol=1e-12, atol=1e-12)
 
 
 def test_float_training_is_unchanged(problems):
