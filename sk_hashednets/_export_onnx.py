@@ -138,7 +138,8 @@ def register_skl2onnx():
         raise ImportError(
             f"register_skl2onnx needs the skl2onnx package: {_INSTALL}"
         ) from exc
-    from ._classes import HashedMLPClassifier, HashedMLPRegressor
+    from ._classifier import HashedMLPClassifier
+    from ._regressor import HashedMLPRegressor
 
     update_registered_converter(
         HashedMLPClassifier, "SkHashedNetsHashedMLPClassifier", _skl2onnx_shapes,
