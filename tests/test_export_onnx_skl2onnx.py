@@ -6,7 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_regression
+from sklearn.datasets import (
+    load_digits,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -71,6 +75,18 @@ def test_other_transformers_and_binary_string_labels(digits):
     names, (label, proba) = run(onx, X)
     np.testing.assert_array_equal(label, pipe.predict(X))
     np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
+
+
+def test_multilabel():
+    X, Y = make_multilabel_classification(120, 8, n_classes=3, random_state=0)
+    X = X.astype(np.float32)
+    model = fit(HashedMLPClassifier(hidden_layer_sizes=(16,), max_iter=20,
+                                    random_state=0), X, Y)
+    onx = skl2onnx.to_onnx(model, X[:1], target_opset=18,
+                           options={id(model): {"zipmap": False}})
+    names, (label, proba) = run(onx, X)
+    np.testing.assert_array_equal(label, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
