@@ -33,10 +33,18 @@ _P3 = np.uint32(0xC2B2AE3D)
 _P4 = np.uint32(0x27D4EB2F)
 _P5 = np.uint32(0x165667B1)
 
-# Activation codes shared with _network.ACTIVATIONS.
+# Activation codes (_network.activation_code reads them by name).
 IDENTITY, RELU, TANH, LOGISTIC = 0, 1, 2, 3
 
 _JIT = dict(cache=True, nogil=True)
+
+
+@njit(**_JIT)
+def start():
+    """Nothing. Numba sets up its compiler (every typing and lowering registry)
+    on the first call of any jitted function, whichever it is: the loader of
+    this module (``_lazy.py``) makes that call here, with the garbage
+    collector paused."""
 
 
 # --------------------------------------------------------------------------

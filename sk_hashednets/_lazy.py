@@ -5,9 +5,10 @@
 attribute), created but not yet run: the first read of a name it does not have
 yet (``kernels.gather``) imports Numba and defines every kernel, and from then
 on it is an ordinary module, read at an ordinary module's speed. So importing
-the package to unpickle a model, call ``to_sklearn()`` or read the docs costs
-no Numba, and a fit pays for Numba when it starts to train. Patching a kernel on
-the module (as the benchmarks do) reaches every caller.
+the package (to unpickle a model, read its attributes, run a search that fits
+in worker processes) costs no Numba, and a fit pays for Numba when it starts to
+train. Patching a kernel on the module (as the benchmarks do) reaches every
+caller.
 
 The modules that run kernels (``_layers``, ``_network``, ``_optimizers``) and
 the exports read them through this name; every @njit function stays in
@@ -42,13 +43,15 @@ class _NotYetRun(types.ModuleType):
 
 
 def _run(module):
-    # Importing Numba and defining the kernels allocate enough objects to set
-    # off a full garbage collection, which walks every object of a process
-    # that imported scikit-learn (about 200,000): paused while the module runs.
+    # Importing Numba, defining the kernels and Numba's set-up on the first
+    # call of a jitted function allocate enough objects to set off full
+    # garbage collections, each walking every object of a process that
+    # imported scikit-learn (about 200,000): paused meanwhile.
     collecting = gc.isenabled()
     gc.disable()
     try:
         module.__spec__.loader.exec_module(module)
+        module.start()
     finally:
         if collecting:
             gc.enable()
