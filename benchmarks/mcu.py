@@ -53,21 +53,18 @@ import json
 import os
 import sys
 import tempfile
-import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, quiet_fit  # first: puts this checkout on sys.path
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from sk_hashednets import HashedMLPClassifier, quantize
 from sk_hashednets.datasets import load_fashion_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 _spec = importlib.util.spec_from_file_location("mcu_run", ROOT / "mcu" / "run.py")
 mcu = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mcu)
@@ -109,12 +106,6 @@ def load(dataset, seed, fashion_rows):
                                               replace=False)
     return (X_train[rows].astype(np.float64), y_train[rows],
             X_test.astype(np.float64), y_test)
-
-
-def fit(model, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y)
 
 
 def emlearn_target(mlp, directory):
@@ -162,8 +153,8 @@ def measure(kind, method, width, compression, seed, data, tmp):
     X_board = X_test[:BOARD_ROWS].astype(np.float32)
     label = f"{kind} {method} width {width} {compression} seed {seed}"
     if kind in ("emlearn", "dense_int8"):
-        model = fit(MLPClassifier((width,), early_stopping=True, random_state=seed),
-                    X_train, y_train)
+        model = quiet_fit(MLPClassifier((width,), early_stopping=True,
+                                        random_state=seed), X_train, y_train)
         directory = Path(tempfile.mkdtemp(dir=tmp))
         if kind == "emlearn":
             target = emlearn_target(model, directory)
@@ -179,7 +170,7 @@ def measure(kind, method, width, compression, seed, data, tmp):
                      stored=int(sum(w.size for w in model.coefs_ + model.intercepts_)),
                      n_iter=int(model.n_iter_))
         return entry
-    model = fit(HashedMLPClassifier(
+    model = quiet_fit(HashedMLPClassifier(
         (width,), compression=float(Fraction(compression)), method=method,
         solver="sgd", learning_rate_init=0.01, early_stopping=True,
         random_state=seed), X_train, y_train)

@@ -12,12 +12,11 @@
 """
 
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
+from common import quiet_fit
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -28,12 +27,6 @@ from sk_hashednets.datasets import load_fashion_mnist
 EXPORTS = {"hf": ("hashing", "float32"), "hq": ("hashing", "int8"),
            "h4": ("hashing", "int4"), "bf": ("hashing_blocks", "float32"),
            "bq": ("hashing_blocks", "int8"), "b4": ("hashing_blocks", "int4")}
-
-def fit(model, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y)
-
 
 KERNELS = """\
 #include <stdint.h>
@@ -194,7 +187,7 @@ def layer_loops(mcu, tmp, n_in=128, n_out=128, n_buckets=2048):
     X, y = load_digits(return_X_y=True)
     for name, (method, buckets) in EXPORTS.items():  # for their functions only
         small = HashedMLPClassifier((4,), max_iter=1, method=method, random_state=0)
-        fit(small, X / 16, y)
+        quiet_fit(small, X / 16, y)
         export_c(small, directory / f"{name}.c", name=name, buckets=buckets)
     text = KERNELS.format(n_in=n_in, n_out=n_out, n_buckets=n_buckets,
                           P3=int(_kernels._P3))
@@ -227,7 +220,7 @@ def whole_inference(mcu, emlearn_target, tmp, rows=5, fit_rows=5000):
     for method in ("hashing", "hashing_blocks"):
         model = make_pipeline(StandardScaler(), HashedMLPClassifier(
             (64,), compression=1 / 64, method=method, max_iter=5, random_state=0))
-        fit(model, X_train, y_train)
+        quiet_fit(model, X_train, y_train)
         for buckets in ("float32", "int8", "int4"):
             directory = Path(tempfile.mkdtemp(dir=tmp))
             target = mcu.hashed_target(model, directory, buckets)
@@ -244,7 +237,7 @@ def whole_inference(mcu, emlearn_target, tmp, rows=5, fit_rows=5000):
                 "instructions": instructions, "per_weight": instructions / virtual,
                 "board_difference": difference, "double_helpers": helpers}
     dense = MLPClassifier((8,), max_iter=20, random_state=0)
-    fit(dense, scaler.transform(X_train), y_train)
+    quiet_fit(dense, scaler.transform(X_train), y_train)
     target = emlearn_target(dense, Path(tempfile.mkdtemp(dir=tmp)))
     _, instructions = target.run(scaler.transform(X_board).astype(np.float32))
     out["emlearn/784-8-10"] = {"instructions": instructions,

@@ -1,9 +1,9 @@
 """benchmarks/mcu.py's report: the tables of benchmarks/MCU.md and docs/mcu.png."""
 
 import platform
-import subprocess
 
 import numpy as np
+from common import tool_version
 
 LABELS = {("hashing", "float32"): "hashing, float32",
           ("hashing", "int8"): "hashing, int8",
@@ -116,14 +116,6 @@ def plot(tables, names, path):
     fig.savefig(path, dpi=100)
 
 
-def _version(command):
-    try:
-        out = subprocess.run(command, capture_output=True, text=True).stdout
-    except OSError:
-        return "?"
-    return out.splitlines()[0] if out else "?"
-
-
 def _table(rows):
     lines = ["| model | method | buckets | width | compression | stored params "
              "| flash (B, -Os) | RAM (B) | instructions / inference (-O2) "
@@ -204,10 +196,10 @@ def report(tables, loops, command, fashion_rows, plot_path, names, mcu, board_ro
         "",
         f"    {command}",
         "",
-        f"arm-none-eabi-gcc {_version(['arm-none-eabi-gcc', '-dumpversion'])} "
+        f"arm-none-eabi-gcc {tool_version(['arm-none-eabi-gcc', '-dumpversion'])} "
         f"`{' '.join(mcu.CFLAGS)}` with `{mcu.SPEED}` for instructions and "
         f"`{mcu.SIZE}` for flash and RAM; "
-        f"{_version(['qemu-system-arm', '--version'])} "
+        f"{tool_version(['qemu-system-arm', '--version'])} "
         f"`-M mps2-an386 -icount shift=0`; emlearn "
         f"{getattr(import_emlearn(), '__version__', '?')}; "
         f"Python {platform.python_version()}.",
