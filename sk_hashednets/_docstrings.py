@@ -32,7 +32,7 @@ PARAMETERS = """
         from the last bucket to the first) with one hashed sign ``xi(i, b)``;
         the same number of buckets as ``'hashing'``, and training builds and
         differentiates the virtual matrix by contiguous copies and adds,
-        about twice as fast. ``export_c`` does not export it. ``'low_rank'``: the
+        about twice as fast; ``export_c`` exports it too. ``'low_rank'``: the
         paper's low-rank decomposition (Denil et al., 2013): one factor fixed
         (a random sign matrix recomputed from the layer's seed, never stored),
         the other learned along the layer's smaller side, of rank
