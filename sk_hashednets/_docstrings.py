@@ -1,6 +1,8 @@
 """The numpydoc sections the two estimators share: parameters and fitted
 attributes."""
 
+from ._training import AUTO_BATCH_SIZE
+
 PARAMETERS = """
     Parameters
     ----------
@@ -72,7 +74,7 @@ PARAMETERS = """
         per batch as in scikit-learn's MLP. Biases are not penalized.
 
     batch_size : int or 'auto', default='auto'
-        Size of minibatches; ``'auto'`` means ``min(200, n_samples)``.
+        Size of minibatches; ``'auto'`` means ``min(AUTO_BATCH_SIZE, n_samples)``.
 
     solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
         ``'adam'``: Adam with scikit-learn's update (``beta_1``, ``beta_2``,
@@ -195,7 +197,7 @@ default='constant'
         Maximum number of loss evaluations of ``solver='lbfgs'`` (each a
         forward and backward pass over all samples); ignored by the other
         solvers.
-"""
+""".replace("AUTO_BATCH_SIZE", str(AUTO_BATCH_SIZE))
 
 ATTRIBUTES = """
     n_features_in_ : int
