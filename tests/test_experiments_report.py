@@ -45,7 +45,8 @@ def test_claims_are_computed_from_the_runs():
                    "loses to (18.00) |")
     assert "17.00% with the teacher against 20.00% without: it beats" in text
     assert ("Block hashing, 1x1000 at 1/64: 30.00% against plain hashing's "
-            "20.00% (+10.00 points): it loses to plain hashing.") in text
+            "20.00% (+10.00 points): it loses to plain hashing and loses to "
+            "the equal-storage network (18.00%).") in text
     assert ("The paper's recipe, 1x1000 at 1/8: HashedNets 10.50 ± 0.71% against "
             "the equal-storage network's 13.00% (2 and 1 seeds): it beats it.") in text
     assert "lowest at x8; it rises from x2 to x4. x8 against x1: beats." in text

@@ -442,7 +442,10 @@ def _claims_section(stored, n_test=10_000):
                     f"- Block hashing, {arch} at {frac(c)}: {_mean_sd(blocks)}% "
                     f"against plain hashing's {_mean_sd(hashed)}% "
                     f"({100 * (np.mean(blocks) - np.mean(hashed)):+.2f} points): "
-                    f"it {_versus(blocks, hashed, n_test)} plain hashing.")
+                    f"it {_versus(blocks, hashed, n_test)} plain hashing"
+                    + (f" and {_versus(blocks, shrunk, n_test)} the equal-storage "
+                       f"network ({_mean_sd(shrunk)}%)."
+                       if (shrunk := errors("shrunk", c, arch)) else "."))
             taught = errors("hashing+teacher", c, arch)
             if taught:
                 notes.append(
