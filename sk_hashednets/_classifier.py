@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseHashedMLP
 from ._docstrings import ATTRIBUTES, PARAMETERS
+from ._errors import StateError
 from ._network import HEADS, Distillation
-from ._persistence import StateError
 
 
 class HashedMLPClassifier(ClassifierMixin, BaseHashedMLP):

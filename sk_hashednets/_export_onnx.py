@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ._description import describe
-from ._training import warn
+from ._errors import warn
 
 #: The oldest opset with the uint32 bitwise operators the hash needs.
 MIN_OPSET = 18

@@ -7,8 +7,8 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ._errors import DivergenceError, warn
 from ._network import Trainer
-from ._training import DivergenceError, warn
 
 
 def check_lbfgs_params(estimator):

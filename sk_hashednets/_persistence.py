@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._budgets import layer_budgets, plan_layers
+from ._errors import StateError
 from ._layers import METHODS
 from ._optimizers import make_optimizer
 from ._quantize import PRECISIONS, rounded
@@ -36,10 +37,6 @@ STATE_FORMAT = 3
 #: Parameters a format-1 state does not hold, with the behaviour it had: the
 #: only solver and the fixed clipping limit of then (their defaults now differ).
 _FORMAT_1_PARAMETERS = {"solver": "sgd", "max_grad_norm": 10.0}
-
-
-class StateError(ValueError):
-    """A saved estimator's state is inconsistent or unreadable."""
 
 
 def pack(state, solver_state=True):

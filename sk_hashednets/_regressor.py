@@ -9,8 +9,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseHashedMLP
 from ._docstrings import ATTRIBUTES, PARAMETERS
+from ._errors import StateError
 from ._network import HEADS, heads_of
-from ._persistence import StateError
 
 
 class HashedMLPRegressor(RegressorMixin, BaseHashedMLP):
