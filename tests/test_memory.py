@@ -18,10 +18,11 @@ from sk_hashednets import HashedMLPClassifier, _memory, _threads
 from sk_hashednets._layers import METHODS
 
 
-@pytest.mark.parametrize("solver, early_stopping, quantize",
-                         [("sgd", False, None), ("sgd", True, None),
-                          ("adam", False, None), ("lbfgs", False, None),
-                          ("sgd", False, "int8")])
+@pytest.mark.parametrize("solver, early_stopping, quantize", [
+    ("sgd", False, None), ("sgd", True, None),
+    *(pytest.param(*case, marks=pytest.mark.slow)
+      for case in (("adam", False, None), ("lbfgs", False, None),
+                   ("sgd", False, "int8")))])
 @pytest.mark.parametrize("method, sparse",
                          [(m, s) for m in sorted(METHODS) for s in (False, True)])
 def test_memory_estimate_bounds_what_a_fit_allocates(method, sparse, solver,
