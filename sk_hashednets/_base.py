@@ -377,7 +377,7 @@ class BaseHashedMLP(BaseEstimator, metaclass=ABCMeta):
             )
             virtual_units = [X.shape[1], *hidden, Y.shape[1]]
             budgets = layer_budgets(
-                virtual_units, self.compression, self.n_buckets, self.method,
+                virtual_units, self.compression, self.n_buckets,
                 sparse_input=sp.issparse(X),
                 hidden_layer_sizes=self.hidden_layer_sizes)
             layer_units, budgets = plan_layers(self.method, virtual_units, budgets)

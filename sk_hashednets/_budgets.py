@@ -9,8 +9,8 @@ import numpy as np
 from ._layers import MAX_VIRTUAL, METHODS
 
 
-def layer_budgets(layer_units, compression, n_buckets=None, method="hashing",
-                  sparse_input=False, hidden_layer_sizes=None):
+def layer_budgets(layer_units, compression, n_buckets=None, sparse_input=False,
+                  hidden_layer_sizes=None):
     """Number of weights each layer of a virtual network may store.
 
     ``round(compression * n_in * n_out)`` (at least 1), or ``n_buckets`` (one

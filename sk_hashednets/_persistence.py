@@ -267,7 +267,7 @@ def _architecture(state, method, units):
     virtual = [units[0], *hidden, units[-1]]
     try:
         budgets = layer_budgets(virtual, state.get("compression"),
-                                state.get("n_buckets"), method, sparse_input=True)
+                                state.get("n_buckets"), sparse_input=True)
         planned, stored = plan_layers(method, virtual, budgets)
     except (TypeError, ValueError) as exc:
         raise StateError(f"its parameters describe no network ({exc})") from None
