@@ -5,9 +5,11 @@ Export to C and check the exported model
 :func:`~sk_hashednets.export_c` writes a fitted model (here a pipeline of a
 ``StandardScaler`` and a hashed network) as one dependency-free C99 file. The
 file holds only the buckets and biases and recomputes every virtual weight by
-hashing while it runs. We compile it with a small ``main`` that reads raw
-pixel rows, run it on the test digits, and compare its probabilities with
-``predict_proba``, for float32 and for int8 buckets.
+hashing while it runs, in single precision. We compile it with a small
+``main`` that reads raw pixel rows, run it on the test digits, and compare
+its probabilities with ``predict_proba``, for float32 and for int8 buckets;
+the int8 file computes the model :func:`~sk_hashednets.quantize` returns,
+whose ``predict_proba`` it matches to float rounding.
 
 Needs a C compiler (``cc``); without one the example only writes the files.
 Reproduce the figure with ``python examples/plot_export_c.py``.
@@ -27,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_hashednets import HashedMLPClassifier, export_c
+from sk_hashednets import HashedMLPClassifier, export_c, quantize
 
 # the short run stops at max_iter on purpose
 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -84,6 +86,10 @@ for buckets in ["float32", "int8"]:
     gap = np.abs(c_proba[buckets] - python_proba).max()
     print(f"{buckets}: C and Python agree on {agree:.1%} of the labels, "
           f"largest probability difference {gap:.2g}")
+    if buckets == "int8":  # against the model the int8 file holds
+        exact = np.abs(c_proba[buckets]
+                       - quantize(model, "int8").predict_proba(X_test)).max()
+        print(f"int8: largest difference to quantize(model, 'int8') {exact:.2g}")
 
 # %%
 # Each point is one probability of one test digit: C against Python. The
