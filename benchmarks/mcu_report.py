@@ -67,6 +67,36 @@ def choices(rows):
     return out
 
 
+BUDGETS = {"digits": (2, 4, 8), "fashion": (4, 8, 16, 32)}  # KiB of flash
+KINDS = (("emlearn", None, "emlearn, float32"), ("dense_int8", None, "dense int8"),
+         ("hashed", "float32", "hashed, float32 buckets"),
+         ("hashed", "int8", "hashed, int8 buckets"))
+
+
+def by_budget(rows, budgets):
+    """Per flash budget (KiB): the most accurate row of each kind that fits."""
+    out = []
+    for budget in budgets:
+        cells = []
+        for kind, precision, _ in KINDS:
+            fits = [r for r in rows if r["kind"] == kind
+                    and r["precision"] == precision and r["flash"] <= budget * 1024]
+            cells.append(max(fits, key=lambda r: r["mean"]) if fits else None)
+        out.append((budget, cells))
+    return out
+
+
+def _budgets(rows, budgets):
+    lines = ["| flash budget | " + " | ".join(text for _, _, text in KINDS) + " |",
+             "| --- " * (len(KINDS) + 1) + "|"]
+    for budget, cells in by_budget(rows, budgets):
+        text = ["none" if r is None else
+                (f"{r['mean']:.3f} ± {r['std']:.3f}: {name(r)}, {r['flash']:,} B, "
+                 f"{r['instructions']:,.0f} instructions") for r in cells]
+        lines.append(f"| {budget} KiB | " + " | ".join(text) + " |")
+    return lines
+
+
 def plot(tables, names, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -224,6 +254,10 @@ def report(tables, loops, command, fashion_rows, plot_path, names, mcu, board_ro
         lines += [f"## {names[dataset]} ({what})", ""] + _table(rows) + [""]
         lines += [f"### {names[dataset]}: the hashed export to pick per emlearn row",
                   ""] + _choices(rows) + [""]
+        lines += [f"### {names[dataset]}: the most accurate model of each kind per "
+                  "flash budget", "", "int8 weights and buckets rounded after "
+                  "training (one scale per layer).", ""]
+        lines += _budgets(rows, BUDGETS[dataset]) + [""]
     lines += [f"![accuracy against flash and instructions]({plot_path})", ""]
     if loops:
         lines += _loops(loops)
