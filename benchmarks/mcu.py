@@ -48,6 +48,7 @@ plot to docs/mcu.png (benchmarks/mcu_report.py).
 """
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -111,8 +112,9 @@ def load(dataset, seed, fashion_rows):
 def emlearn_target(mlp, directory):
     """emlearn's C for a fitted MLPClassifier, behind one predict_proba function."""
     emlearn = import_emlearn()
-    emlearn.convert(mlp, method="loadable").save(file=str(directory / "eml_model.h"),
-                                                 name="eml_model")
+    with contextlib.chdir(directory):  # convert() builds a host test in ./tmp
+        emlearn.convert(mlp, method="loadable").save(
+            file=str(directory / "eml_model.h"), name="eml_model")
     n_features, n_outputs = mlp.n_features_in_, len(mlp.classes_)
     (directory / "eml_api.h").write_text(
         "void eml_predict_proba(const float *x, float *out);\n")
