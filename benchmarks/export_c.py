@@ -3,6 +3,7 @@ for both exported methods.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/export_c.py [--hidden 1000]
         [--compression 1/8 1/64]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/export_c.py --widths 64 1024 4096 16384
 
 Trains the main job's model (``python -m sk_hashednets``: digits, 70/30
 stratified split, StandardScaler + HashedMLPClassifier, float32 features,
@@ -29,6 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -71,14 +73,48 @@ def run_c(model, X, directory, buckets, cc):
                                                                 int(size[1]))
 
 
+def widths(n_ins, cc):
+    """The float sums' error against the input width: a 2-class problem of
+    ``n_in`` standardized features (make_classification, 3,000 rows, the last
+    1,000 to test), HashedMLPClassifier((64,), compression=1/8, max_iter=20,
+    random_state=0), float32 export; the largest difference to
+    ``predict_proba`` beside the first layer's worst-case bound of a float sum,
+    ``n_in * 2**-24 * max_{row, j} sum_i |x_i V_ij|`` (on a hidden unit's
+    pre-activation)."""
+    print("| n_in | C float32 vs `predict_proba` (max abs.) | first layer: worst-case "
+          "bound of a float sum | largest sum_i abs(x_i V_ij) |")
+    print("| --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n_in in n_ins:
+            X, y = make_classification(3000, n_in, n_informative=32,
+                                       random_state=0)
+            X = (X - X.mean(0)) / X.std(0)
+            clf = HashedMLPClassifier((64,), compression=1 / 8, max_iter=20,
+                                      random_state=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X[:2000], y[:2000])
+            X_test = X[2000:].astype(np.float32)
+            out, _ = run_c(clf, X_test, Path(tmp) / str(n_in), "float32", cc)
+            gap = np.abs(out - clf.predict_proba(X_test.astype(np.float64))).max()
+            terms = np.abs(X_test.astype(np.float64)) @ np.abs(clf.coefs_[0])
+            bound = n_in * 2.0**-24 * terms.max()
+            print(f"| {n_in:,} | {gap:.1e} | {bound:.1e} | {terms.max():.3g} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=1000)
     parser.add_argument("--compression", nargs="+", default=["1/8", "1/64"])
     parser.add_argument("--cc", default=shutil.which("gcc") or shutil.which("cc"))
+    parser.add_argument("--widths", type=int, nargs="+", help="instead: the float "
+                        "sums' error against these input widths")
     args = parser.parse_args(argv)
     if args.cc is None:
         sys.exit("no C compiler found; pass --cc")
+    if args.widths:
+        widths(args.widths, args.cc)
+        return 0
 
     X, y = load("digits")
     X_train, X_test, y_train, y_test = train_test_split(
