@@ -1,5 +1,6 @@
-"""The user guide's snippets for distributed search, persistence and sparse
-input run as written, each as a script in a fresh interpreter."""
+"""The user guide's snippets for distributed search, persistence, quantized
+training and sparse input run as written, each as a script in a fresh
+interpreter."""
 
 import os
 import re
@@ -12,7 +13,7 @@ import pytest
 import sk_hashednets
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide"
-PAGES = ("distributed", "persistence", "sparse")
+PAGES = ("distributed", "persistence", "quantize", "sparse")
 
 
 def python_blocks(text):
