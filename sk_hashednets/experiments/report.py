@@ -19,6 +19,7 @@ from .plan import (
     METHODS,
     NAMES,
     PAPER_METHODS,
+    PAPER_RATES,
     TABLE1_COMPRESSIONS,
     TEMPERATURES,
     Run,
@@ -177,6 +178,11 @@ def _sweep_section(runs, settings, out, stored):
                      "t, up to 200 epochs with patience 20), chosen apart: "
                      + "; ".join(f"{NAMES[m]}: `{best['paper'][m]}`"
                                  for m in PAPER_METHODS) + ".")
+        edges = {f"paper sgd {r}" for r in (min(PAPER_RATES), max(PAPER_RATES))}
+        if set(best["paper"].values()) & edges:
+            lines.append("A best rate at the edge of those tried "
+                         f"({', '.join(map(str, PAPER_RATES))}) may be beaten by "
+                         "one beyond it, which the sweep did not try.")
     return "\n".join(lines) + "\n"
 
 
