@@ -12,10 +12,6 @@ PACKAGE = ROOT / "sk_hashednets"
 
 #: files allowed over their limit, and why
 EXCEPTIONS = {
-    # every @njit function must live in one file: Numba's on-disk cache keys a
-    # function on its own file, so a jitted callee, or a constant it reads,
-    # in another file could go stale (the GUIDE's Numba conventions)
-    "sk_hashednets/_kernels.py": 700,
 }
 
 
