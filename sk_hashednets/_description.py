@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseHashedMLP
-from ._lazy import kernels as _kernels
+from ._layers import METHODS
 from ._network import HEADS
 
 #: The methods whose layers an export can rebuild from buckets and seeds.
@@ -156,7 +156,7 @@ def describe(model, export="export_c", *, methods=HASHED_METHODS, dtype=np.float
             method=method, n_in=units[idx], n_out=units[idx + 1],
             buckets=np.asarray(w), bias=np.asarray(b),
             seed_h=int(seeds[0]), seed_xi=int(seeds[1]),
-            block=_kernels.BLOCK if method == "hashing_blocks" else None,
+            block=METHODS[method].block_length(),
         ))
 
     x_mean = x_scale = None

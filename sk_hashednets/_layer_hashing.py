@@ -64,6 +64,11 @@ class HashedWeights(_TableGradient, WeightParametrization):
 
     method = "hashing"
 
+    @staticmethod
+    def block_length():
+        """Virtual weights per hash of a row: one (None), each hashed alone."""
+        return None
+
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
         self.seed_h = np.uint32(seeds[0])
@@ -148,6 +153,11 @@ class BlockHashedWeights(_TableGradient, WeightParametrization):
     """
 
     method = "hashing_blocks"
+
+    @staticmethod
+    def block_length():
+        """Virtual weights per hash of a row: a block of :data:`BLOCK`."""
+        return _kernels.BLOCK
 
     def __init__(self, n_in, n_out, n_stored, seeds, cache=False):
         super().__init__(n_in, n_out, n_stored, seeds)
