@@ -35,8 +35,14 @@ depend on the data. Flash and RAM are what the model adds to a firmware built
 ``-Os`` (mcu/run.py: ``arm-none-eabi-size``, text + data and data + bss, with
 the library code it pulls in; the stack is not counted).
 
+The hashed models trained as stored (``quantize="int8"`` / ``"int4"``,
+exported at that precision) come from the part benchmarks/mcu_stored.py, run
+on its own into benchmarks/mcu_stored.json; this script reads them.
+
 Then, per emlearn row, the most accurate hashed export with no more flash, and
-the most accurate with no more flash and at most 10x its instructions.
+the most accurate with no more flash and at most 10x its instructions; per
+flash budget, the most accurate model of each kind, and per hashing method
+the most accurate hashed model stored as float32, int8 and int4.
 
 The loop part (benchmarks/mcu_loops.py) counts instructions per virtual
 weight: one 128 x 128 layer's loops, and whole 784-64-10 inferences at 1/64
@@ -249,13 +255,22 @@ def main(argv=None):
     command = "OPENBLAS_NUM_THREADS=1 python benchmarks/mcu.py"
     if args.fashion_rows != 20_000:
         command += f" --fashion-rows {args.fashion_rows}"
-    tables = {d: mcu_report.summarize(results, d, configurations(d), key, SEEDS)
-              for d in NAMES}
+    import mcu_stored  # the hashed models trained as stored: their own part
+    stored = mcu_stored.read()
+    tables = {d: mcu_report.summarize(
+        {**results, **stored}, d, [*configurations(d), *mcu_stored.configurations()],
+        key, SEEDS) for d in NAMES}
+
+    def missing(dataset, budget, kind):
+        return mcu_stored.missing(tables[dataset], stored, dataset, budget, kind,
+                                  key, SEEDS) if kind in mcu_stored.KINDS else []
+
     mcu_report.plot(tables, NAMES, args.plot)
     plot_link = Path(os.path.relpath(args.plot.resolve(), args.out.resolve().parent))
     args.out.write_text(mcu_report.report(
         tables, results.get("loops"), command, args.fashion_rows,
-        plot_link.as_posix(), NAMES, mcu, BOARD_ROWS, import_emlearn))
+        plot_link.as_posix(), NAMES, mcu, BOARD_ROWS, import_emlearn, missing,
+        "nice -n 19 env OPENBLAS_NUM_THREADS=1 python benchmarks/mcu_stored.py"))
     print(f"wrote {args.out}, {args.plot} and {args.json}")
     return 0
 

@@ -13,8 +13,12 @@ STYLES = {("hashing", "float32"): ("C0", "o"), ("hashing", "int8"): ("C0", "^"),
           ("hashing_blocks", "float32"): ("C3", "o"),
           ("hashing_blocks", "int8"): ("C3", "^")}
 MODELS = {"hashed": "hashed (export_c)", "emlearn": "dense (emlearn)",
-          "dense_int8": "dense int8 (peer)"}
-BUCKETS = {"emlearn": "float32", "dense_int8": "int8"}
+          "dense_int8": "dense int8 (peer)",
+          "stored_int8": "hashed, trained as stored", "stored_int4":
+          "hashed, trained as stored"}
+BUCKETS = {"emlearn": "float32", "dense_int8": "int8", "stored_int8": "int8",
+           "stored_int4": "int4"}
+METHOD = {"hashing": "hashing", "hashing_blocks": "blocks"}
 SLOWER = 10  # the latency budget of the second choice: 10x emlearn's instructions
 
 
@@ -46,6 +50,9 @@ def name(row):
         return f"emlearn dense, width {row['width']}"
     if row["kind"] == "dense_int8":
         return f"dense int8, width {row['width']}"
+    if row["kind"].startswith("stored_"):
+        return (f"{METHOD[row['method']]}, {BUCKETS[row['kind']]} as stored, "
+                f"width {row['width']}, {row['compression']}")
     return (f"{LABELS[row['method'], row['precision']]}, width {row['width']}, "
             f"{row['compression']}")
 
@@ -70,30 +77,56 @@ def choices(rows):
 BUDGETS = {"digits": (2, 4, 8), "fashion": (4, 8, 16, 32)}  # KiB of flash
 KINDS = (("emlearn", None, "emlearn, float32"), ("dense_int8", None, "dense int8"),
          ("hashed", "float32", "hashed, float32 buckets"),
-         ("hashed", "int8", "hashed, int8 buckets"))
+         ("hashed", "int8", "hashed, int8 buckets rounded after training"),
+         ("stored_int8", None, "hashed, int8 buckets trained as stored"),
+         ("stored_int4", None, "hashed, int4 buckets trained as stored"))
+#: per method: the kinds a hashed model is stored as, each trained as stored
+STORED = (("hashed", "float32", "float32"), ("stored_int8", None, "int8"),
+          ("stored_int4", None, "int4"))
 
 
-def by_budget(rows, budgets):
-    """Per flash budget (KiB): the most accurate row of each kind that fits."""
+def by_budget(rows, budgets, kinds=KINDS, method=None):
+    """Per flash budget (KiB): the most accurate row of each kind that fits
+    (of ``method`` only, if given)."""
     out = []
     for budget in budgets:
         cells = []
-        for kind, precision, _ in KINDS:
+        for kind, precision, _ in kinds:
             fits = [r for r in rows if r["kind"] == kind
-                    and r["precision"] == precision and r["flash"] <= budget * 1024]
+                    and r["precision"] == precision and r["flash"] <= budget * 1024
+                    and method in (None, r["method"])]
             cells.append(max(fits, key=lambda r: r["mean"]) if fits else None)
         out.append((budget, cells))
     return out
 
 
-def _budgets(rows, budgets):
+def _budgets(rows, budgets, missing):
+    """``missing(budget, kind)``: the configurations a cell still waits for."""
     lines = ["| flash budget | " + " | ".join(text for _, _, text in KINDS) + " |",
              "| --- " * (len(KINDS) + 1) + "|"]
     for budget, cells in by_budget(rows, budgets):
-        text = ["none" if r is None else
-                (f"{r['mean']:.3f} ± {r['std']:.3f}: {name(r)}, {r['flash']:,} B, "
-                 f"{r['instructions']:,.0f} instructions") for r in cells]
+        text = []
+        for (kind, _, _), r in zip(KINDS, cells):
+            wait = missing(budget, kind)
+            text.append(
+                f"not measured yet ({'; '.join(wait)})" if wait else "none"
+                if r is None else f"{r['mean']:.3f} ± {r['std']:.3f}: {name(r)}, "
+                f"{r['flash']:,} B, {r['instructions']:,.0f} instructions")
         lines.append(f"| {budget} KiB | " + " | ".join(text) + " |")
+    lines += ["", "The hashed models per method, each trained as it is stored:", "",
+              "| flash budget | method | " + " | ".join(
+                  f"{text} buckets" for _, _, text in STORED) + " |",
+              "| --- " * (len(STORED) + 2) + "|"]
+    for method in METHOD:
+        for budget, cells in by_budget(rows, budgets, STORED, method):
+            text = ["not measured yet" if [m for m in missing(budget, kind)
+                                           if m.split()[0] == method] else "none"
+                    if r is None else f"{r['mean']:.3f} ± {r['std']:.3f}, "
+                    f"width {r['width']}, {r['compression']}, {r['flash']:,} B, "
+                    f"{r['instructions']:,.0f} instructions"
+                    for (kind, _, _), r in zip(STORED, cells)]
+            lines.append(f"| {budget} KiB | {METHOD[method]} | " + " | ".join(text)
+                         + " |")
     return lines
 
 
@@ -218,7 +251,7 @@ def _loops(loops):
 
 
 def report(tables, loops, command, fashion_rows, plot_path, names, mcu, board_rows,
-           import_emlearn):
+           import_emlearn, missing, stored_command):
     lines = [
         "# On a Cortex-M4F: accuracy against flash and instructions",
         "",
@@ -255,9 +288,21 @@ def report(tables, loops, command, fashion_rows, plot_path, names, mcu, board_ro
         lines += [f"### {names[dataset]}: the hashed export to pick per emlearn row",
                   ""] + _choices(rows) + [""]
         lines += [f"### {names[dataset]}: the most accurate model of each kind per "
-                  "flash budget", "", "int8 weights and buckets rounded after "
-                  "training (one scale per layer).", ""]
-        lines += _budgets(rows, BUDGETS[dataset]) + [""]
+                  "flash budget", "", "Dense int8 weights rounded after "
+                  "training (one scale per layer); hashed int8 buckets either "
+                  "rounded after training or trained as stored (`quantize=`, "
+                  f"`{stored_command}`), int4 buckets trained as stored.", ""]
+        lines += _budgets(rows, BUDGETS[dataset],
+                          lambda budget, kind, d=dataset: missing(d, budget, kind))
+        lines += [""]
+        waiting = [b for b in BUDGETS[dataset] for k, _, _ in KINDS
+                   if missing(dataset, b, k)]
+        if waiting:
+            lines += ["Cells marked \"not measured yet\" wait for the "
+                      "configurations named in them; this completes them "
+                      "(resumable), then `python benchmarks/mcu.py "
+                      "--report-only` rewrites this page:", "",
+                      f"    {stored_command} --datasets {dataset}", ""]
     lines += [f"![accuracy against flash and instructions]({plot_path})", ""]
     if loops:
         lines += _loops(loops)
