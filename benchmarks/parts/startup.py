@@ -39,7 +39,7 @@ X, y = load_digits(return_X_y=True)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     {cls}(random_state=0).fit(X / 16, y)
-print(imported - tic, time.perf_counter() - imported)
+print(imported - tic, time.perf_counter() - imported, time.time())
 """
 
 GRID = """\
@@ -96,7 +96,7 @@ def child(code, blas=None):
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True).stdout
     return (time.perf_counter() - tic, [float(v) for v in out.split()],
-            children_cpu() - cpu)
+            children_cpu() - cpu, time.time())
 
 
 def first_fit(repeats):
@@ -106,10 +106,11 @@ def first_fit(repeats):
         loads.append(load())
         for blas, env in BLAS.items():
             for name, (module, cls, _) in LIBRARIES.items():
-                wall, split, cpu = child(FIRST_FIT.format(module=module, cls=cls),
-                                         env)
+                wall, (imports, fit, last), cpu, end = child(
+                    FIRST_FIT.format(module=module, cls=cls), env)
                 walls.setdefault((blas, name), []).append(wall)
-                parts.setdefault((blas, name), []).append(split + [cpu])
+                parts.setdefault((blas, name), []).append(
+                    [imports, fit, end - last, cpu])
             print(f"  first fit {rep + 1}, {blas}: hashed "
                   f"{walls[(blas, 'a hashed')][-1]:.2f} s, sklearn "
                   f"{walls[(blas, 'b sklearn')][-1]:.2f} s (load {loads[-1]})",
@@ -117,9 +118,9 @@ def first_fit(repeats):
     rows, extra = [], {}
     for blas in BLAS:
         for name in LIBRARIES:
-            imports, fit, cpu = np.median(np.array(parts[(blas, name)]), axis=0)
+            imports, fit, end, cpu = np.median(np.array(parts[(blas, name)]), axis=0)
             rows.append([f"{name}, {blas}", f"{median(walls[(blas, name)]):.2f}",
-                         f"{imports:.2f}", f"{fit:.2f}", f"{cpu:.2f}",
+                         f"{imports:.2f}", f"{fit:.2f}", f"{end:.2f}", f"{cpu:.2f}",
                          " ".join(f"{w:.2f}" for w in walls[(blas, name)])])
         extra[blas] = (median(walls[(blas, "a hashed")])
                        - median(walls[(blas, "b sklearn")]))
@@ -250,10 +251,12 @@ def section(cfg, result):
         f"{result['repeats']} processes each, with BLAS's threads as found and "
         "with one (load average before each round: "
         f"{', '.join(ff['loads'])}). Wall is the whole process, start and "
-        "exit included; the next columns split the child's own time, then "
-        "the CPU time it used (all its threads).", "",
+        "exit included; the next columns are the child's imports and first "
+        "fit as it times them, the time from its last line to its end (the "
+        "interpreter's exit: atexit, its final garbage collections, freeing "
+        "the modules), then the CPU time it used (all its threads).", "",
         md_table(["process", "wall, median (s)", "imports (s)", "first fit (s)",
-                  "CPU, user + system (s)", "walls (s)"], ff["rows"]), "",
+                  "exit (s)", "CPU, user + system (s)", "walls (s)"], ff["rows"]), "",
         "The hashed process takes " + " and ".join(
             f"{extra:.2f} s ({blas})" for blas, extra in ff["extra"].items())
         + " beyond scikit-learn's.", "",
