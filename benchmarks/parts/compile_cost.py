@@ -13,21 +13,11 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, md_table, median, seconds
 
+from parts import startup
 from sk_hashednets import HashedMLPClassifier
 
-FIRST_FIT = """\
-import time
-tic = time.perf_counter()
-import warnings
-from sklearn.datasets import load_digits
-from sk_hashednets import HashedMLPClassifier
-imported = time.perf_counter()
-X, y = load_digits(return_X_y=True)
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    HashedMLPClassifier(random_state=0).fit(X / 16, y)
-print(imported - tic, time.perf_counter() - imported)
-"""
+# the child of the startup part, as the package's own classifier
+FIRST_FIT = startup.FIRST_FIT.format(module="sk_hashednets", cls="HashedMLPClassifier")
 
 
 ONE_KERNEL = """\
