@@ -258,7 +258,7 @@ def main(argv=None):
     import mcu_stored  # the hashed models trained as stored: their own part
     stored = mcu_stored.read()
     tables = {d: mcu_report.summarize(
-        {**results, **stored}, d, [*configurations(d), *mcu_stored.configurations()],
+        {**results, **stored}, d, [*configurations(d), *mcu_stored.configurations(d)],
         key, SEEDS) for d in NAMES}
 
     def missing(dataset, budget, kind):

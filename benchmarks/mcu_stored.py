@@ -4,7 +4,8 @@
     python benchmarks/mcu.py --report-only   # MCU.md with these columns
 
 The part of benchmarks/mcu.py that trains each hashed configuration it
-sweeps (both methods, widths 64 and 256, compressions 1/8 to 1/64; same data,
+sweeps (both methods, widths 64 and 256, compressions 1/8 to 1/64, and 1/4
+and 1/2 where the buckets fit the largest budget; same data,
 seeds and recipe: momentum SGD at 0.01, ``early_stopping=True``,
 ``max_iter=200``) with ``quantize="int8"`` and ``quantize="int4"``, so the
 fitted model is the model the export stores, and exports it with the same
@@ -38,13 +39,26 @@ STORED = ("int8", "int4")
 KINDS = tuple(f"stored_{p}" for p in STORED)
 
 
-def configurations(dataset=None):
-    """Smallest models first: compression, then width, then method."""
-    for compression in reversed(mcu.COMPRESSIONS):
+#: milder compressions too: int8 and int4 buckets take 1/4 and 1/8 of float32's
+#: bytes, so they reach the larger budgets only there
+MILDER = ("1/4", "1/2")
+N_FEATURES = {"digits": 64, "fashion": 784}
+BYTES = {"stored_int8": 1, "stored_int4": 0.5}
+
+
+def configurations(dataset, compressions=None):
+    """Smallest models first: compression, then width, then method; of the
+    milder compressions only those whose buckets alone fit the dataset's
+    largest flash budget."""
+    largest = max(mcu.mcu_report.BUDGETS[dataset]) * 1024
+    for compression in compressions or (*reversed(mcu.COMPRESSIONS), *MILDER):
         for width in mcu.WIDTHS:
+            virtual = (N_FEATURES[dataset] + 10) * width
             for method in mcu.METHODS:
                 for kind in KINDS:
-                    yield kind, method, width, compression
+                    if (compression not in MILDER or virtual * BYTES[kind]
+                            * Fraction(compression) <= largest):
+                        yield kind, method, width, compression
 
 
 def measure(kind, method, width, compression, seed, data, tmp):
@@ -83,7 +97,7 @@ def missing(rows, results, dataset, budget, kind, key, seeds):
     fit ``budget`` (KiB): none with the same method and width and fewer
     buckets is known to exceed it."""
     out = []
-    for _, method, width, compression in (c for c in configurations()
+    for _, method, width, compression in (c for c in configurations(dataset)
                                           if c[0] == kind):
         if all(key(dataset, kind, method, width, compression, s) in results
                for s in seeds):
@@ -102,6 +116,9 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", choices=list(mcu.NAMES),
                         default=list(mcu.NAMES))
     parser.add_argument("--json", type=Path, default=JSON)
+    parser.add_argument("--compressions", nargs="+",
+                        choices=[*mcu.COMPRESSIONS, *MILDER],
+                        help="only these (default: all, in the order above)")
     args = parser.parse_args(argv)
     reason = mcu.mcu.missing_tools()
     if reason:
@@ -109,7 +126,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in args.datasets:
             data = {}
-            for config in configurations(dataset):
+            for config in configurations(dataset, args.compressions):
                 for seed in mcu.SEEDS:
                     key = mcu.key(dataset, *config, seed)
                     if key in read(args.json):
