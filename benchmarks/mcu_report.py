@@ -169,6 +169,18 @@ def plot(tables, names, path):
                                 marker=marker, color=color, linestyle=style,
                                 capsize=2, markersize=4,
                                 label=f"{LABELS[method, precision]}, width {width}")
+            for kind, marker in (("stored_int8", "v"), ("stored_int4", "D")):
+                for method, color in (("hashing", "C0"), ("hashing_blocks", "C3")):
+                    mine = [r for r in rows if (r["kind"], r["method"]) ==
+                            (kind, method)]
+                    if mine:
+                        ax.errorbar([r[quantity] / scale for r in mine],
+                                    [r["mean"] for r in mine],
+                                    [r["std"] for r in mine], marker=marker,
+                                    color=color, linestyle="none", capsize=2,
+                                    markersize=4, mfc="none",
+                                    label=f"{METHOD[method]}, {BUCKETS[kind]} "
+                                    "trained as stored, widths 64 and 256")
             ax.set_xscale("log", base=2 if quantity == "flash" else 10)
             ax.set_xlabel(label)
             ax.set_ylabel("test accuracy (mean ± std, 3 seeds)")
