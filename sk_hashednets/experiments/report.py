@@ -307,7 +307,8 @@ def _distillation_section(runs, settings, out, stored):
     teachers = results.over_seeds("distillation", method="teacher", arch="1x1000")
     if teachers:
         lines.append(f"\nTeacher: {_mean_sd([r['test_error'] for r in teachers])}% "
-                     f"test error ({len(teachers)} seeds).")
+                     f"test error ({len(teachers)} "
+                     f"seed{'s' * (len(teachers) > 1)}).")
     return "\n".join(lines) + "\n"
 
 
