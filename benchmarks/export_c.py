@@ -25,13 +25,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from common import quiet_fit
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -91,9 +90,7 @@ def widths(n_ins, cc):
             X = (X - X.mean(0)) / X.std(0)
             clf = HashedMLPClassifier((64,), compression=1 / 8, max_iter=20,
                                       random_state=0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf.fit(X[:2000], y[:2000])
+            quiet_fit(clf, X[:2000], y[:2000])
             X_test = X[2000:].astype(np.float32)
             out, _ = run_c(clf, X_test, Path(tmp) / str(n_in), "float32", cc)
             gap = np.abs(out - clf.predict_proba(X_test.astype(np.float64))).max()
@@ -135,9 +132,7 @@ def main(argv=None):
                                           compression=float(Fraction(label)),
                                           method=method, random_state=0)
                 model = make_pipeline(StandardScaler(), clf)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(X_train, y_train)
+                quiet_fit(model, X_train, y_train)
                 proba = model.predict_proba(X_test)
                 rows = []
                 for buckets in ("float32", "int8"):
