@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _export_c_code as code
-from ._description import HASHED_METHODS, describe
+from ._description import describe
 from ._lazy import kernels as _kernels
 from ._quantize import pack_int4, quantize_layer
 from ._version import __version__
@@ -116,7 +116,7 @@ def export_c(model, path, name="model", *, buckets="float32"):
     if source.suffix != ".c":
         raise ValueError(f"path must name a C source file ending with '.c', got "
                          f"{str(path)!r}.")
-    spec = _Spec(describe(model, export="export_c", methods=HASHED_METHODS,
+    spec = _Spec(describe(model, export="export_c", methods=tuple(_LAYER_CODE),
                           dtype=np.float32), name, buckets)
     text, header_text = _render_source(spec), _render_header(spec)
     header = source.with_suffix(".h")
@@ -230,8 +230,8 @@ def _describe(spec):
                  "layer (w ~= scale * q), float32 biases")
     else:
         store = "float32 buckets and biases"
-    method = ("hashing" if spec.method == "hashing" else
-              f"hashing_blocks (blocks of {spec.block} consecutive buckets)")
+    method = spec.method if spec.block is None else (
+        f"{spec.method} (blocks of {spec.block} consecutive buckets)")
     return [
         f"{spec.kind} exported by sk-hashednets {__version__} (export_c).",
         "",
@@ -281,6 +281,29 @@ def _render_header(spec):
     )
 
 
+def _levels(buckets):
+    """The int4 levels' reader, where the buckets are packed nibbles."""
+    return [code.LEVEL] if buckets == "int4" else []
+
+
+def _hashing_code(buckets):
+    """method="hashing": every virtual weight hashed alone (float buckets flip
+    the sign bit; int8 and int4 levels negate)."""
+    flip = [code.FLIP] if buckets == "float32" else []
+    return flip + _levels(buckets) + [
+        code.HASHING["float" if buckets == "float32" else buckets]]
+
+
+def _blocks_code(buckets):
+    """method="hashing_blocks": one hash pair per block, runs of buckets."""
+    return [code.FLIP] + _levels(buckets) + [
+        code.RUNS["int4" if buckets == "int4" else "array"], code.BLOCKS]
+
+
+#: The C templates of each method's layer loop, by method, for a bucket storage.
+_LAYER_CODE = {"hashing": _hashing_code, "hashing_blocks": _blocks_code}
+
+
 def _render_source(spec):
     n, N = spec.name, spec.NAME
     fmt = dict(n=n, N=N, wt=spec.weight_type,
@@ -302,7 +325,7 @@ def _render_source(spec):
         "#include <math.h>\n#include <stdint.h>\n\n",
         _defines(spec),
     ]
-    if spec.method == "hashing_blocks":
+    if spec.block is not None:
         out.append(f"#define {N}_BLOCK {spec.block}u\n")
     out += [
         f"\nvoid {spec.function}(const float *x, float *out);\n\n",
@@ -338,17 +361,8 @@ def _render_source(spec):
 
     # code
     out.append(code.HASH.format(**fmt))
-    if spec.method == "hashing" and not int8 or spec.method == "hashing_blocks":
-        out.append("\n" + code.FLIP.format(**fmt))
-    if spec.buckets == "int4":
-        out.append("\n" + code.LEVEL.format(**fmt))
-    if spec.method == "hashing":
-        out.append("\n" + code.HASHING["float" if not int8 else spec.buckets]
-                   .format(**fmt))
-    else:
-        out.append("\n" + code.RUNS["int4" if spec.buckets == "int4" else "array"]
-                   .format(**fmt))
-        out.append("\n" + code.BLOCKS.format(**fmt))
+    for template in _LAYER_CODE[spec.method](spec.buckets):
+        out.append("\n" + template.format(**fmt))
     finish = "z[j] * layer->scale + layer->b[j]" if int8 else "z[j] + layer->b[j]"
     out.append(
         f"\n/* z = z + b (int8, int4: z = scale * z + b) */\n"
