@@ -35,6 +35,11 @@ class WeightParametrization:
     """Base class: a layer ``n_in -> n_out`` stores ``n_stored`` weights."""
 
     method = None
+    #: the first state format (``_persistence.STATE_FORMAT``) whose stored
+    #: weights mean for this method what they mean now; older ones are refused
+    first_state_format = 1
+    #: what changed then, for the refusal's message
+    state_format_change = ""
     #: whether training builds the n_in x n_out virtual matrix
     materialises = True
     #: whether :meth:`loads` is defined (``rescale_grad``)

@@ -33,6 +33,9 @@ class LowRankWeights(WeightParametrization):
     """
 
     method = "low_rank"
+    first_state_format = 2
+    state_format_change = ("it learned both factors of each layer then; it learns "
+                           "one now (Denil et al., 2013) and stores other sizes")
     materialises = False
     rescalable = False
 

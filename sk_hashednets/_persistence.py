@@ -88,14 +88,15 @@ def unpack(cls, state):
     if fmt is None or fmt < 2:
         for name, value in _FORMAT_1_PARAMETERS.items():
             state.setdefault(name, value)
-        if fitted and state.get("_method") == "low_rank":
-            raise StateError(
-                f"Cannot load this {cls.__name__} ({saved_by}): it was fitted "
-                "with method='low_rank' when that method learned both factors "
-                "of each layer; this sk_hashednets's low rank (Denil et al., "
-                "2013) learns one and stores other sizes. Refit the model, or "
-                "load it with the sk_hashednets that saved it."
-            )
+    layer_class = METHODS.get(state.get("_method"))
+    if fitted and layer_class is not None and (
+            (fmt or 1) < layer_class.first_state_format):
+        raise StateError(
+            f"Cannot load this {cls.__name__} ({saved_by}): it was fitted with "
+            f"method={layer_class.method!r} before state format "
+            f"{layer_class.first_state_format}: {layer_class.state_format_change}. "
+            "Refit the model, or load it with the sk_hashednets that saved it."
+        )
     # A parameter added after the model was saved takes its default value:
     # new parameters default to the earlier behaviour, so the model predicts
     # as it did when it was saved.

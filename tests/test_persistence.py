@@ -168,8 +168,8 @@ def test_low_rank_model_of_state_format_1_is_refused_with_a_reason(fitted):
         state.pop(name)
     twin = object.__new__(type(model))
     with pytest.raises(ValueError, match=re.escape(
-            "with state format 1): it was fitted with method='low_rank' when that "
-            "method learned both factors of each layer")):
+            "with state format 1): it was fitted with method='low_rank' before "
+            "state format 2: it learned both factors of each layer then")):
         twin.__setstate__(state)
     state["_method"] = "hashing"
     twin.__setstate__(state)
