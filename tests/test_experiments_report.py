@@ -1,5 +1,5 @@
-"""sk_hashednets.experiments.report: the claims computed from the runs, the
-state of the runs and the machine."""
+"""sk_hashednets.experiments.report and .claims: the claims and the picks
+computed from the runs, the state of the runs and the machine."""
 
 import json
 import os
@@ -7,22 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sk_hashednets.experiments import cli, report
-from sk_hashednets.experiments.report import Results
+from sk_hashednets.experiments import claims, cli
+from sk_hashednets.experiments.results import Results, versus
 
 
-def run(error):
-    return {"test_error": error}
+def run(error, validation=None):
+    return {"test_error": error, "best_validation_error": validation}
 
 
 def test_ties_are_differences_within_two_standard_errors():
     # two standard errors of a difference of two 15% errors on 10,000 images: 1.0
-    assert report._versus(0.150, 0.159) == "ties"
-    assert report._versus(0.150, 0.162) == "beats"
-    assert report._versus(0.162, 0.150) == "loses to"
+    assert versus(0.150, 0.159) == "ties"
+    assert versus(0.150, 0.162) == "beats"
+    assert versus(0.162, 0.150) == "loses to"
     # with seeds, their spread counts when it is the larger error
-    assert report._versus([0.150, 0.151, 0.149], [0.162, 0.163, 0.161]) == "beats"
-    assert report._versus([0.13, 0.15, 0.17], [0.16, 0.18, 0.20]) == "ties"
+    assert versus([0.150, 0.151, 0.149], [0.162, 0.163, 0.161]) == "beats"
+    assert versus([0.13, 0.15, 0.17], [0.16, 0.18, 0.20]) == "ties"
 
 
 def test_claims_are_computed_from_the_runs():
@@ -36,7 +36,7 @@ def test_claims_are_computed_from_the_runs():
              "1x1000 1/8 hashing seed1": run(0.11),
              "1x1000 1/8 shrunk seed0": run(0.13)}
     expansion = {"x1": run(0.20), "x2": run(0.18), "x4": run(0.19), "x8": run(0.15)}
-    text = report._claims_section({
+    text = claims.claims_section({
         "table1": Results(table1, {"seeds": [0]}),
         "paper": Results(paper, {"seeds": [0, 1, 2]}),
         "expansion": Results(expansion, {"seed": 0})})
@@ -58,7 +58,7 @@ def test_curve_claims_compare_hashing_at_the_curve_only_compressions():
                    "hashing 1/2": run(0.110)}
     table1 = {"1x1000 1/8 hashing seed0": run(0.5),
               "1x1000 1/8 low_rank seed0": run(0.1)}
-    text = report._claims_section({
+    text = claims.claims_section({
         "table1": Results(table1, {"seeds": [0]}),
         "compression": Results(compression, {"seed": 0})})
     line = next(x for x in text.splitlines() if x.startswith("- Error against"))
@@ -77,7 +77,8 @@ def test_the_report_says_what_is_left_and_how_to_finish_it(tmp_path):
                 "best": {"hashing": "adam 0.001"}}
     (tmp_path / "table1.json").write_text(json.dumps({
         "settings": settings, "runs": {"1x1000 1/8 hashing seed0": {
-            "test_error": 0.12, "seconds": 60.0, "best_epoch": 3, "epochs_run": 5,
+            "test_error": 0.12, "best_validation_error": 0.11, "seconds": 60.0,
+            "best_epoch": 3, "epochs_run": 5,
             "clipped_steps": 0, "steps": 10, "stored_params": 1,
             "hidden_widths": [1000]}}}))
     assert cli.main(["report", "--out", str(tmp_path)]) == 0
@@ -97,3 +98,37 @@ def test_the_module_runs_as_a_command(tmp_path):
                           text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "RESULTS.md").exists()
+
+
+def test_the_pick_per_budget_is_chosen_on_validation_error_only():
+    def seeds(key, tests, validations):
+        return {f"{key} seed{s}": run(e, v)
+                for s, (e, v) in enumerate(zip(tests, validations))}
+
+    best = {"hashing": "adam 0.001", "shrunk": "adam 0.001"}
+    table1 = {**seeds("1x1000 1/64 hashing", [0.140, 0.142], [0.130, 0.132]),
+              **seeds("1x1000 1/64 shrunk", [0.158, 0.156], [0.150, 0.148]),
+              **seeds("1x1000 1/64 hashing+teacher", [0.139, 0.141], [0.131, 0.133])}
+    # the paper's recipe has the best test error but not the best validation
+    paper = seeds("1x1000 1/64 hashing", [0.138, 0.139], [0.140, 0.141])
+    search = {**seeds("1x1000 1/64 T2 w0.5", [0.160, 0.161], [0.151, 0.152]),
+              **seeds("1x1000 1/64 T4 w0.9", [0.150, 0.152], [0.129, 0.129])}
+    stored = {"table1": Results(table1, {"seeds": [0, 1], "best": best}),
+              "paper": Results(paper, {"seeds": [0, 1, 2],
+                                       "best": {"hashing": "paper sgd 0.01"}})}
+    row = next(line for line in claims.picks_section(stored).splitlines()
+               if line.startswith("| 1x1000 | 1/64"))
+    assert row == ("| 1x1000 | 1/64 | HashedNets (`adam 0.001`) | 14.10 ± 0.14 | "
+                   "HashedNets, the paper's recipe 13.85 ± 0.07; HashedNets + "
+                   "dark knowledge 14.00 ± 0.14 |")
+    # the searched distillation setting with the lowest validation error
+    # stands for distillation (and is the pick here); the dense net, beaten
+    # on test, is left out
+    stored["distillation"] = Results(search, {"seeds": [0, 1],
+                                              "student": "adam 0.001"})
+    row = next(line for line in claims.picks_section(stored).splitlines()
+               if line.startswith("| 1x1000 | 1/64"))
+    assert row.startswith("| 1x1000 | 1/64 | HashedNets + dark knowledge "
+                          "(`adam 0.001, T=4 w=0.9`) | 15.10 ± 0.14 | ")
+    assert "Equal-storage NN" in row and "HashedNets 14.10 ± 0.14 (beats it)" in row
+    assert "| 3x1000 |" not in claims.picks_section(stored)

@@ -3,7 +3,8 @@
 ``python -m sk_hashednets.experiments`` runs them. The subpackage sits on top
 of the estimators and nothing of the package imports it: :mod:`.plan` holds
 what runs (methods, settings, the recipe, the runs and their keys),
-:mod:`.runs` trains and stores them, :mod:`.report` writes RESULTS.md, and
+:mod:`.runs` trains and stores them, :mod:`.results` reads them back,
+:mod:`.claims` says what they show, :mod:`.report` writes RESULTS.md, and
 :mod:`.cli` is the command line.
 
 Experiments (each resumable: finished runs are read back from their JSON file

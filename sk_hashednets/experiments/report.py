@@ -1,11 +1,9 @@
 """The report of the experiments: RESULTS.md and its figures, written from the
-runs that ``python -m sk_hashednets.experiments`` stores, and the paper's claims
-checked against them."""
+runs that ``python -m sk_hashednets.experiments`` stores (what they say is
+:mod:`.claims`)."""
 
-import json
 import os
 import platform
-from typing import NamedTuple
 
 import numpy as np
 
@@ -18,7 +16,9 @@ from .plan import (
     EXPANSIONS,
     METHODS,
     NAMES,
+    PAPER_EPOCHS,
     PAPER_METHODS,
+    PAPER_PATIENCE,
     PAPER_RATES,
     TABLE1_COMPRESSIONS,
     TEMPERATURES,
@@ -27,46 +27,10 @@ from .plan import (
     frac,
     planned_runs,
     run_key,
-    seed_runs,
     settings_of,
 )
-
-
-class Results(NamedTuple):
-    """One experiment's stored runs (``{key: result}``) and settings."""
-
-    runs: dict
-    settings: dict
-
-    @property
-    def seeds(self):
-        return self.settings.get("seeds", [self.settings.get("seed", 0)])
-
-    def over_seeds(self, experiment, **fields):
-        """The stored results of one run for each of the seeds."""
-        return seed_runs(self.runs, self.seeds, experiment=experiment, **fields)
-
-    def errors(self, experiment, **fields):
-        return [r["test_error"] for r in self.over_seeds(experiment, **fields)]
-
-
-NOTHING = Results({}, {})
-
-
-#: the paper's baselines, each compared with HashedNets in the claims
-BASELINES = tuple(m for m in METHODS if m not in ("hashing", "hashing_blocks"))
-
-
-def _load(out, name):
-    path = out / f"{name}.json"
-    if not path.exists():
-        return None
-    stored = json.loads(path.read_text())
-    if "max_grad_norm" not in stored["settings"]:  # written before the sweep
-        print(f"{path}: written by an earlier version of the experiments; "
-              "left out of the report", flush=True)
-        return None
-    return Results(stored["runs"], stored["settings"])
+from .claims import claims_section, picks_section
+from .results import NOTHING, Results, compression_points, load, mean_sd
 
 
 def write_report(args):
@@ -93,21 +57,37 @@ def write_report(args):
                          ("distillation", _distillation_section),
                          ("compression", _compression_section),
                          ("expansion", _expansion_section)):
-        results = _load(out, name)
+        results = load(out, name)
         if results is not None:
             stored[name] = results
             parts.append(writer(*results, out, stored))
     n_test = 540 if data == "digits" else 10_000
-    parts.append(_claims_section(stored, n_test))
+    parts.insert(2, picks_section(stored, n_test))  # after the introduction
+    parts.append(claims_section(stored, n_test))
     parts.append(_progress_section(stored))
     if data != "digits":
         parts.append(ANCHORS)
     parts.append(f"Software: sk_hashednets {__version__}, Python "
                  f"{platform.python_version()}, NumPy {np.__version__}; machine: "
-                 f"{platform.machine()}, {os.cpu_count()} cores (the machine that "
-                 "wrote this report; each section states its runs' BLAS "
-                 "threads).\n")
+                 f"{platform.machine()}, {os.cpu_count()} cores; BLAS: {_blas()}. "
+                 "That is the machine that wrote this report; each section states "
+                 "its runs' BLAS threads. A run gives the same bits again on the "
+                 "same BLAS kernels; other kernels sum in another order.\n")
     (out / "RESULTS.md").write_text("\n".join(parts))
+
+
+def _blas():
+    """The BLAS library NumPy calls and the kernels it picked for this CPU."""
+    from threadpoolctl import threadpool_info
+
+    found = sorted((info for info in threadpool_info() if info["user_api"] == "blas"),
+                   key=lambda info: "numpy" not in info["filepath"])
+    if not found:
+        return "unknown"
+    info = found[0]  # NumPy's own, which the estimators' products call
+    kernels = info.get("architecture")
+    return (f"{info['internal_api']} {info.get('version') or ''}".rstrip()
+            + (f", its {kernels} kernels" if kernels else ""))
 
 
 def _command(name, settings):
@@ -186,13 +166,6 @@ def _sweep_section(runs, settings, out, stored):
     return "\n".join(lines) + "\n"
 
 
-def _mean_sd(errors):
-    errors = 100 * np.asarray(errors)
-    if len(errors) == 1:
-        return f"{errors[0]:.2f}"
-    return f"{errors.mean():.2f} ± {errors.std(ddof=1):.2f}"
-
-
 def _table1_section(runs, settings, out, stored):
     best = settings["best"]
     lines = ["## Table 1: test error (%) at compression 1/8 and 1/64\n",
@@ -210,7 +183,7 @@ def _table1_section(runs, settings, out, stored):
                 done = results.over_seeds("table1", method=method, compression=c,
                                           arch=arch)
                 planned = len(settings["seeds"])
-                cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
+                cell = mean_sd([r["test_error"] for r in done]) if done else "–"
                 if done and len(done) < planned:  # an experiment still running
                     cell += f" ({len(done)} of {planned} seeds)"
                 cells.append(cell)
@@ -222,7 +195,7 @@ def _table1_section(runs, settings, out, stored):
         if teachers:
             lines.append(f"\nTeacher for {arch} (the dense network, setting "
                          f"`{best['shrunk']}`): "
-                         f"{_mean_sd([r['test_error'] for r in teachers])}% test "
+                         f"{mean_sd([r['test_error'] for r in teachers])}% test "
                          "error.")
     clipped = [r["clipped_steps"] / r["steps"] for r in runs.values() if r["steps"]]
     if clipped:
@@ -250,8 +223,9 @@ def _paper_section(runs, settings, out, stored):
              f"Command: `{_command('paper', settings)}`; {_wall_time(runs)}. "
              "Dropout 0.25 on the inputs and hidden units, batch 50, classical "
              "momentum 0.9 with the rate decaying as lr / (1 + 1e-4 t) over the "
-             "steps t, inputs divided by their maximum, up to 200 epochs with "
-             "patience 20; each method at its best rate from the sweep's "
+             "steps t, inputs divided by their maximum, up to "
+             f"{PAPER_EPOCHS} epochs with patience {PAPER_PATIENCE} (the recipe's "
+             "own: `--epochs` and `--patience` do not change them); each method at its best rate from the sweep's "
              "`paper` settings. Test error (%), mean ± standard deviation over "
              "the seeds; the last columns repeat Table 1 (each method's best "
              "tuned setting) for comparison.\n",
@@ -263,7 +237,7 @@ def _paper_section(runs, settings, out, stored):
             for c in TABLE1_COMPRESSIONS:
                 done = source.over_seeds(source.runs is runs and "paper" or "table1",
                                          method=method, compression=c, arch="1x1000")
-                cell = _mean_sd([r["test_error"] for r in done]) if done else "–"
+                cell = mean_sd([r["test_error"] for r in done]) if done else "–"
                 if source.runs is runs and done and len(done) < len(settings["seeds"]):
                     cell += f" ({len(done)} of {len(settings['seeds'])} seeds)"
                 cells.append(cell)
@@ -295,37 +269,21 @@ def _distillation_section(runs, settings, out, stored):
                                           compression=c, arch="1x1000",
                                           temperature=t, weight=w)
                 cells.append("–" if not done else
-                             f"{_mean_sd([r['test_error'] for r in done])} "
-                             f"({_mean_sd([r['best_validation_error'] for r in done])})"
+                             f"{mean_sd([r['test_error'] for r in done])} "
+                             f"({mean_sd([r['best_validation_error'] for r in done])})"
                              + (f" ({len(done)} of {len(settings['seeds'])} seeds)"
                                 if len(done) < len(settings["seeds"]) else ""))
             lines.append(f"| {t} | {w} | " + " | ".join(cells) + " |")
     plain = [table1.errors("table1", method="hashing", compression=c, arch="1x1000")
              for c in TABLE1_COMPRESSIONS]
-    plain = [_mean_sd(errors) if errors else "–" for errors in plain]
+    plain = [mean_sd(errors) if errors else "–" for errors in plain]
     lines.append(f"| no teacher (Table 1) | | {plain[0]} | {plain[1]} |")
     teachers = results.over_seeds("distillation", method="teacher", arch="1x1000")
     if teachers:
-        lines.append(f"\nTeacher: {_mean_sd([r['test_error'] for r in teachers])}% "
+        lines.append(f"\nTeacher: {mean_sd([r['test_error'] for r in teachers])}% "
                      f"test error ({len(teachers)} "
                      f"seed{'s' * (len(teachers) > 1)}).")
     return "\n".join(lines) + "\n"
-
-
-def _compression_points(runs, stored):
-    """(compression, test error) per method: this experiment's runs, and 1/8
-    and 1/64 from Table 1's first seed."""
-    table1 = stored.get("table1", NOTHING)
-    points = {}
-    for method in METHODS:
-        for c in COMPRESSIONS:
-            run = runs.get(run_key(Run("compression", method, c)))
-            if run is None:
-                first = Run("table1", method, c, "1x1000", table1.seeds[0])
-                run = table1.runs.get(run_key(first))
-            if run is not None:
-                points.setdefault(method, []).append((c, run["test_error"]))
-    return points
 
 
 def _compression_section(runs, settings, out, stored):
@@ -334,7 +292,7 @@ def _compression_section(runs, settings, out, stored):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = _compression_points(runs, stored)
+    points = compression_points(runs, stored)
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, pts in points.items():
         c, err = zip(*pts)
@@ -397,107 +355,6 @@ def _expansion_section(runs, settings, out, stored):
         "![test error against expansion](expansion.png)\n", *table]) + "\n"
 
 
-def _versus(a, b, n_test=10_000):
-    """How test errors ``a`` compare with ``b`` (lists of fractions over seeds,
-    or single fractions, on ``n_test`` images).
-
-    A difference of the means counts only beyond two standard errors of the
-    difference: the larger of the seeds' spread, ``sqrt(var_a / n_a + var_b /
-    n_b)`` (where both have at least two seeds), and the test set's sampling
-    error, ``sqrt((e_a (1 - e_a) + e_b (1 - e_b)) / n_test)``.
-    """
-    a, b = np.atleast_1d(a), np.atleast_1d(b)
-    ma, mb = a.mean(), b.mean()
-    se = np.sqrt((ma * (1 - ma) + mb * (1 - mb)) / n_test)
-    if len(a) > 1 and len(b) > 1:
-        se = max(se, np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
-    if abs(ma - mb) <= 2 * se:
-        return "ties"
-    return "beats" if ma < mb else "loses to"
-
-
-def _claims_section(stored, n_test=10_000):
-    """The paper's claims, checked one by one against the stored runs."""
-    lines = ["## The paper's claims, checked\n",
-             "Computed from the runs above. A difference of mean test errors "
-             "counts only beyond two standard errors of the difference: the "
-             "larger of the seeds' spread, `sqrt(var_a / n_a + var_b / n_b)`, and "
-             "the test set's sampling error, `sqrt((e_a (1 - e_a) + e_b (1 - e_b)) "
-             f"/ {n_test})`. Otherwise the two tie.\n"]
-    table1 = stored.get("table1", NOTHING)
-    rows, notes = [], []
-
-    def errors(method, c, arch):
-        return table1.errors("table1", method=method, compression=c, arch=arch)
-
-    for arch in ARCHITECTURES:
-        for c in TABLE1_COMPRESSIONS:
-            hashed = errors("hashing", c, arch)
-            if not hashed:
-                continue
-            cells = []
-            for m in BASELINES:
-                other = errors(m, c, arch)
-                cells.append("–" if not other else
-                             f"{_versus(hashed, other, n_test)} "
-                             f"({100 * np.mean(other):.2f})")
-            rows.append(f"| {arch} | {frac(c)} | {100 * np.mean(hashed):.2f} | "
-                        + " | ".join(cells) + " |")
-            blocks = errors("hashing_blocks", c, arch)
-            if blocks:
-                notes.append(
-                    f"- Block hashing, {arch} at {frac(c)}: {_mean_sd(blocks)}% "
-                    f"against plain hashing's {_mean_sd(hashed)}% "
-                    f"({100 * (np.mean(blocks) - np.mean(hashed)):+.2f} points): "
-                    f"it {_versus(blocks, hashed, n_test)} plain hashing"
-                    + (f" and {_versus(blocks, shrunk, n_test)} the equal-storage "
-                       f"network ({_mean_sd(shrunk)}%)."
-                       if (shrunk := errors("shrunk", c, arch)) else "."))
-            taught = errors("hashing+teacher", c, arch)
-            if taught:
-                notes.append(
-                    f"- Dark knowledge, {arch} at {frac(c)}: "
-                    f"{100 * np.mean(taught):.2f}% with the teacher against "
-                    f"{100 * np.mean(hashed):.2f}% without: it "
-                    f"{_versus(taught, hashed, n_test)} plain hashing.")
-    if rows:
-        lines += ["| network | compression | HashedNets (mean) | " + " | ".join(
-            f"vs {NAMES[m]}" for m in BASELINES) + " |",
-            "|" + " --- |" * (3 + len(BASELINES)), *rows, "", *notes]
-    paper = stored.get("paper", NOTHING)
-    for c in TABLE1_COMPRESSIONS:
-        shrunk = paper.errors("paper", method="shrunk", compression=c, arch="1x1000")
-        for method in ("hashing", "hashing_blocks"):
-            hashed = paper.errors("paper", method=method, compression=c,
-                                  arch="1x1000")
-            if hashed and shrunk:
-                lines.append(
-                    f"- The paper's recipe, 1x1000 at {frac(c)}: {NAMES[method]} "
-                    f"{_mean_sd(hashed)}% against the equal-storage network's "
-                    f"{_mean_sd(shrunk)}% ({len(hashed)} and {len(shrunk)} "
-                    f"seeds): it {_versus(hashed, shrunk, n_test)} it.")
-    if "compression" in stored:
-        lines.append(_curve_claims(stored, n_test))
-    expansion = stored.get("expansion", NOTHING).runs
-    found = {f: expansion[key] for f in EXPANSIONS
-             if (key := run_key(Run("expansion", factor=f))) in expansion}
-    factors = list(found)
-    if len(factors) > 1:
-        errs = [found[f]["test_error"] for f in factors]
-        rises = [f"x{a} to x{b}" for a, b, ea, eb in
-                 zip(factors, factors[1:], errs, errs[1:]) if eb > ea]
-        best = factors[int(np.argmin(errs))]
-        lines.append(
-            f"- Expansion at fixed storage: the error goes from "
-            f"{100 * errs[0]:.2f}% (x1) to {100 * errs[-1]:.2f}% "
-            f"(x{factors[-1]}), lowest at x{best}; "
-            + ("it falls at every step." if not rises else
-               "it rises from " + ", ".join(rises) + ".")
-            + f" x{factors[-1]} against x1: "
-            f"{_versus(errs[-1], errs[0], n_test)}.")
-    return "\n".join(lines) + "\n"
-
-
 def _progress_section(stored):
     """How many of each experiment's runs are stored, and the commands that
     finish the rest (each reads back what is stored and trains the rest)."""
@@ -533,29 +390,6 @@ def _progress_section(stored):
         "only the others; `--wait` waits for the other process to finish the "
         "sweep. `python -m sk_hashednets.experiments report --out docs` "
         "rewrites this file from whatever is stored."]) + "\n"
-
-
-def _curve_claims(stored, n_test):
-    """HashedNets against each method at the compressions that only the curve
-    runs (one seed each, so only the test set's sampling error counts)."""
-    points = {m: dict(pts) for m, pts in
-              _compression_points(stored["compression"].runs, stored).items()}
-    hashed = points.get("hashing", {})
-    cells = []
-    for c in COMPRESSIONS:
-        if c in TABLE1_COMPRESSIONS or c not in hashed:
-            continue
-        verdicts = [f"{_versus(hashed[c], points[m][c], n_test)} "
-                    f"{NAMES[m]} ({100 * points[m][c]:.2f})"
-                    for m in BASELINES if c in points.get(m, {})]
-        if not verdicts:
-            continue
-        cells.append(f"at {frac(c)} {100 * hashed[c]:.2f}%: "
-                     + ", ".join(verdicts))
-    if not cells:
-        return ""
-    return ("- Error against compression, one seed per point: HashedNets "
-            + "; ".join(cells) + ".")
 
 
 ANCHORS = """## Anchors from elsewhere
