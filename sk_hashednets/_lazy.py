@@ -10,9 +10,10 @@ in worker processes) costs no Numba, and a fit pays for Numba when it starts to
 train. Patching a kernel on the module (as the benchmarks do) reaches every
 caller.
 
-The modules that run kernels (``_layers``, ``_network``, ``_optimizers``) and
-the exports read them through this name; every @njit function stays in
-``_kernels.py``, whose cache Numba keys on that one file.
+The modules that run kernels (each method's ``_layer_*.py``, ``_network``,
+``_optimizers``, ``_quantize``) and the exports read them through this name;
+every @njit function stays in ``_kernels.py`` or ``_kernels_update.py`` (no
+jitted call crosses between them), each cached by Numba on its own file.
 """
 
 import gc

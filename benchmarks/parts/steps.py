@@ -13,7 +13,7 @@ import peers
 from common import load_workload, md_table, median, quiet_fit, seconds
 from threadpoolctl import threadpool_limits
 
-from sk_hashednets import HashedMLPClassifier
+from sk_hashednets import HashedMLPClassifier, _threads
 from sk_hashednets._timing import phase, timed_by
 
 PHASES = ("products", "gather", "scatter", "activation and loss", "optimizer")
@@ -155,8 +155,11 @@ def run(cfg):
             f"{per_step:.0f} empty phase blocks of {per_block * 1e9:.0f} ns "
             f"each: the timing hook costs {share:.2%} of the step.")
     print(hook, flush=True)
+    probed = list(_threads._exact.values())  # each product shape's probe
+    split = (f"{sum(probed)} of the {len(probed)} product shapes probed "
+             "were split" if probed else "no product was large enough to split")
     return {"table": table, "data": data_note, "medians": medians, "checks": checks,
-            "hook": hook}
+            "hook": hook, "split": split}
 
 
 def section(cfg, result):
@@ -167,7 +170,10 @@ def section(cfg, result):
         f"{cfg.repeats}. Hashed: `HashedMLPClassifier(solver=\"sgd\", "
         "learning_rate_init=0.01)` on the package's thread policy (one "
         "BLAS thread; a product of 2**24 multiply-adds or more split in "
-        "halves, the second on a helper thread), its phases timed through the "
+        "halves, the second on a helper thread, where a one-time probe of its "
+        "shape finds the halves give the whole product's bits; in this run "
+        f"{result.get('split', 'the split was not recorded')}), its phases "
+        "timed through the "
         "package's timing hook (`sk_hashednets/_timing.py`; products: the wall "
         "time of both halves; hashed blocks: the same with "
         "`method=\"hashing_blocks\"`, whose gather is `block_table` "
