@@ -225,5 +225,6 @@ def picks_section(stored, n_test=10_000):
         "Among ties, pick the cheapest: the speed guide "
         "(`docs/user_guide/speed.md`) gives the cost of a step of each method.\n",
         "| network | compression | pick (lowest validation error) | test error "
-        "(%) | the others that tie with it or beat it on test |", "| --- | --- | --- | --- | --- |",
+        "(%) | the others that tie with it or beat it on test |",
+        "| --- | --- | --- | --- | --- |",
         *rows]) + "\n"

@@ -8,6 +8,7 @@ import platform
 import numpy as np
 
 from .. import HashedMLPClassifier, __version__
+from .claims import claims_section, picks_section
 from .plan import (
     ARCHITECTURES,
     BASE_WIDTH,
@@ -29,7 +30,6 @@ from .plan import (
     run_key,
     settings_of,
 )
-from .claims import claims_section, picks_section
 from .results import NOTHING, Results, compression_points, load, mean_sd
 
 
@@ -225,7 +225,8 @@ def _paper_section(runs, settings, out, stored):
              "momentum 0.9 with the rate decaying as lr / (1 + 1e-4 t) over the "
              "steps t, inputs divided by their maximum, up to "
              f"{PAPER_EPOCHS} epochs with patience {PAPER_PATIENCE} (the recipe's "
-             "own: `--epochs` and `--patience` do not change them); each method at its best rate from the sweep's "
+             "own: `--epochs` and `--patience` do not change them); each "
+             "method at its best rate from the sweep's "
              "`paper` settings. Test error (%), mean ± standard deviation over "
              "the seeds; the last columns repeat Table 1 (each method's best "
              "tuned setting) for comparison.\n",
