@@ -71,8 +71,13 @@ def write_report(args):
                  f"{platform.python_version()}, NumPy {np.__version__}; machine: "
                  f"{platform.machine()}, {os.cpu_count()} cores; BLAS: {_blas()}. "
                  "That is the machine that wrote this report; each section states "
-                 "its runs' BLAS threads. A run gives the same bits again on the "
-                 "same BLAS kernels; other kernels sum in another order.\n")
+                 "its runs' BLAS threads. A run gives the same bits again with the "
+                 "code of the commit that stored it (`git log -- docs/NAME.json`) "
+                 "on the same BLAS kernels; other kernels sum in another order. "
+                 "Runs stored on different days may come from different code and "
+                 "machines: their bits differ, the method does not (Table 1's "
+                 "distillation runs and the search's setting of the same "
+                 "temperature and weight are such a pair).\n")
     (out / "RESULTS.md").write_text("\n".join(parts))
 
 
