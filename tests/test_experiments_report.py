@@ -132,3 +132,17 @@ def test_the_pick_per_budget_is_chosen_on_validation_error_only():
                           "(`adam 0.001, T=4 w=0.9`) | 15.10 ± 0.14 | ")
     assert "Equal-storage NN" in row and "HashedNets 14.10 ± 0.14 (beats it)" in row
     assert "| 3x1000 |" not in claims.picks_section(stored)
+
+
+def test_distillation_is_claimed_at_its_searched_setting_chosen_on_validation():
+    table1 = {"1x1000 1/8 hashing seed0": run(0.120)}
+    search = {"1x1000 1/8 T2 w0.5 seed0": run(0.100, 0.112),
+              "1x1000 1/8 T8 w0.9 seed0": run(0.150, 0.111)}
+    text = claims.claims_section({
+        "table1": Results(table1, {"seeds": [0]}),
+        "distillation": Results(search, {"seeds": [0, 1],
+                                         "student": "adam 0.001"})})
+    assert ("- Dark knowledge with its settings searched, 1x1000 at 1/8: "
+            "HashedNets + dark knowledge (`adam 0.001, T=8 w=0.9`, 1 of 2 "
+            "seeds), the lowest validation error of the search, 15.00% against "
+            "12.00% without a teacher: it loses to plain hashing.") in text
