@@ -146,3 +146,22 @@ def test_distillation_is_claimed_at_its_searched_setting_chosen_on_validation():
             "HashedNets + dark knowledge (`adam 0.001, T=8 w=0.9`, 1 of 2 "
             "seeds), the lowest validation error of the search, 15.00% against "
             "12.00% without a teacher: it loses to plain hashing.") in text
+
+
+def test_the_report_says_when_distillation_is_best_at_the_search_edge(tmp_path):
+    settings = {"dataset": "fashion-mnist", "epochs": 50, "train_size": 60000,
+                "patience": 10, "seed": 0, "max_grad_norm": 100.0, "seeds": [0],
+                "teacher": "adam 0.001", "student": "adam 0.001"}
+    result = {"test_error": 0.12, "best_validation_error": 0.11, "seconds": 1.0}
+    runs = {"1x1000 1/8 T2 w0.5 seed0": result,
+            "1x1000 1/8 T4 w0.5 seed0": {**result, "best_validation_error": 0.12},
+            "1x1000 1/64 T4 w0.9 seed0": {**result, "best_validation_error": 0.1},
+            "1x1000 1/64 T4 w0.5 seed0": result}
+    (tmp_path / "distillation.json").write_text(json.dumps(
+        {"settings": settings, "runs": runs}))
+    assert cli.main(["report", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert ("At 1/8 the setting with the lowest validation error (T=2, w=0.5) "
+            "has the lowest temperature tried and the lowest weight tried") in text
+    assert ("At 1/64 the setting with the lowest validation error (T=4, w=0.9) "
+            "has the highest weight tried:") in text

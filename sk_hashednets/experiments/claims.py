@@ -147,6 +147,7 @@ class Candidate(NamedTuple):
     setting: str
     runs: list
     planned: int
+    knobs: tuple = ()  # the distillation search's (temperature, weight)
 
     @property
     def validation(self):
@@ -197,7 +198,7 @@ def searched_distillation(stored, arch, c):
     search = stored.get("distillation", NOTHING)
     taught = [Candidate(NAMES["hashing+teacher"],
                         f"{search.settings['student']}, T={t} w={w}", runs,
-                        len(search.seeds))
+                        len(search.seeds), (t, w))
               for t in TEMPERATURES for w in DISTILLATION_WEIGHTS
               if (runs := search.over_seeds(
                   "distillation", method="hashing+teacher", compression=c,

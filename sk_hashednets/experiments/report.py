@@ -8,7 +8,7 @@ import platform
 import numpy as np
 
 from .. import HashedMLPClassifier, __version__
-from .claims import claims_section, picks_section
+from .claims import claims_section, picks_section, searched_distillation
 from .plan import (
     ARCHITECTURES,
     BASE_WIDTH,
@@ -289,6 +289,19 @@ def _distillation_section(runs, settings, out, stored):
         lines.append(f"\nTeacher: {mean_sd([r['test_error'] for r in teachers])}% "
                      f"test error ({len(teachers)} "
                      f"seed{'s' * (len(teachers) > 1)}).")
+    for c in TABLE1_COMPRESSIONS:
+        best = searched_distillation(stored, "1x1000", c)
+        if best is None:
+            continue
+        t, w = best.knobs
+        edges = [f"the {end} {name} tried" for name, value, grid in (
+            ("temperature", t, TEMPERATURES), ("weight", w, DISTILLATION_WEIGHTS))
+            for end, bound in (("lowest", min(grid)), ("highest", max(grid)))
+            if value == bound]
+        if edges:
+            lines.append(f"\nAt {frac(c)} the setting with the lowest validation "
+                         f"error (T={t}, w={w}) has " + " and ".join(edges)
+                         + ": a setting beyond the search's edge may do better.")
     return "\n".join(lines) + "\n"
 
 
