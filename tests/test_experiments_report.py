@@ -71,6 +71,21 @@ def test_curve_claims_compare_hashing_at_the_curve_only_compressions():
                     "(12.00).")
 
 
+def test_block_hashing_is_compared_with_hashing_along_the_curve():
+    compression = {"hashing 1/16": run(0.150), "hashing_blocks 1/16": run(0.152),
+                   "hashing_blocks 1/2": run(0.110), "hashing 1/2": run(0.130)}
+    table1 = {"1x1000 1/8 hashing seed0": run(0.12),
+              "1x1000 1/8 hashing_blocks seed0": run(0.125)}
+    text = claims.claims_section({
+        "table1": Results(table1, {"seeds": [0]}),
+        "compression": Results(compression, {"seed": 0})})
+    line = next(x for x in text.splitlines() if x.startswith("- Block hashing against"))
+    assert line == ("- Block hashing against plain hashing along the curve, one "
+                    "seed per point: at 1/2 11.00% against 13.00% (-2.00 points, "
+                    "beats); at 1/8 12.50% against 12.00% (+0.50 points, ties); "
+                    "at 1/16 15.20% against 15.00% (+0.20 points, ties).")
+
+
 def test_the_report_says_what_is_left_and_how_to_finish_it(tmp_path):
     settings = {"dataset": "fashion-mnist", "epochs": 50, "train_size": 60000,
                 "patience": 10, "seed": 0, "max_grad_norm": 100.0, "seeds": [0],

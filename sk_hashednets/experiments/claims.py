@@ -133,10 +133,21 @@ def curve_claims(stored, n_test):
             continue
         cells.append(f"at {frac(c)} {100 * hashed[c]:.2f}%: "
                      + ", ".join(verdicts))
-    if not cells:
-        return ""
-    return ("- Error against compression, one seed per point: HashedNets "
-            + "; ".join(cells) + ".")
+    lines = []
+    if cells:
+        lines.append("- Error against compression, one seed per point: "
+                     "HashedNets " + "; ".join(cells) + ".")
+    blocks = points.get("hashing_blocks", {})
+    pairs = [(c, blocks[c], hashed[c]) for c in COMPRESSIONS
+             if c in blocks and c in hashed]
+    if pairs:
+        lines.append(
+            "- Block hashing against plain hashing along the curve, one seed "
+            "per point: " + "; ".join(
+                f"at {frac(c)} {100 * b:.2f}% against {100 * h:.2f}% "
+                f"({100 * (b - h):+.2f} points, {versus(b, h, n_test)})"
+                for c, b, h in pairs) + ".")
+    return "\n".join(lines)
 
 
 class Candidate(NamedTuple):
