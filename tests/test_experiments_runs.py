@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import write_fashion_mnist
 
+import sk_hashednets
 from sk_hashednets.experiments import cli, plan, report, runs
 
 DENSE_50 = 784 * 50 + 50 * 10 + 50 + 10  # a dense 784-50-10 network's parameters
@@ -64,6 +65,9 @@ def test_every_experiment_in_two_processes_resumes_and_reports(
                                      plan.planned_runs("table1", (0, 1))})
     assert "3x1000 1/64 hashing_blocks seed1" in stored
     assert all(r["clipped_steps"] <= r["steps"] for r in stored.values())
+    # each run records what gives its bits again: the code and BLAS's kernels
+    assert {(r["version"], r["blas"]) for r in stored.values()} == {
+        (sk_hashednets.__version__, runs.describe_blas())}
     paper = json.loads((out / "paper.json").read_text())["runs"]
     assert sorted(paper) == sorted(
         f"1x1000 {c} {m} seed{s}" for c in ("1/8", "1/64")
@@ -83,6 +87,7 @@ def test_every_experiment_in_two_processes_resumes_and_reports(
     assert ("python -m sk_hashednets.experiments table1 --epochs 2 --patience 2 "
             "--train-size 60000 --seed 0 --seeds 0 1") in text
     assert "Best settings: HashedNets: `" in text
+    assert "## What to pick per budget" in text
     assert "The paper's recipe, 1x1000 at 1/64: HashedNets" in text
     assert "Block hashing, 1x1000 at 1/8" in text
     assert "| 1x1000 | 1/64 |" in text and "fired in at most" in text

@@ -31,6 +31,7 @@ from .plan import (
     settings_of,
 )
 from .results import NOTHING, Results, compression_points, load, mean_sd
+from .runs import describe_blas
 
 
 def write_report(args):
@@ -69,30 +70,18 @@ def write_report(args):
         parts.append(ANCHORS)
     parts.append(f"Software: sk_hashednets {__version__}, Python "
                  f"{platform.python_version()}, NumPy {np.__version__}; machine: "
-                 f"{platform.machine()}, {os.cpu_count()} cores; BLAS: {_blas()}. "
-                 "That is the machine that wrote this report; each section states "
-                 "its runs' BLAS threads. A run gives the same bits again with the "
-                 "code of the commit that stored it (`git log -- docs/NAME.json`) "
-                 "on the same BLAS kernels; other kernels sum in another order. "
+                 f"{platform.machine()}, {os.cpu_count()} cores; BLAS: "
+                 f"{describe_blas()}. That is the machine that wrote this report; "
+                 "each section states its runs' BLAS threads. A run gives the same "
+                 "bits again with the code of the commit that stored it (`git log "
+                 "-- docs/NAME.json`) on the same BLAS kernels (runs stored from "
+                 "December 2026 on record theirs); other kernels sum in another "
+                 "order. "
                  "Runs stored on different days may come from different code and "
                  "machines: their bits differ, the method does not (Table 1's "
                  "distillation runs and the search's setting of the same "
                  "temperature and weight are such a pair).\n")
     (out / "RESULTS.md").write_text("\n".join(parts))
-
-
-def _blas():
-    """The BLAS library NumPy calls and the kernels it picked for this CPU."""
-    from threadpoolctl import threadpool_info
-
-    found = sorted((info for info in threadpool_info() if info["user_api"] == "blas"),
-                   key=lambda info: "numpy" not in info["filepath"])
-    if not found:
-        return "unknown"
-    info = found[0]  # NumPy's own, which the estimators' products call
-    kernels = info.get("architecture")
-    return (f"{info['internal_api']} {info.get('version') or ''}".rstrip()
-            + (f", its {kernels} kernels" if kernels else ""))
 
 
 def _command(name, settings):

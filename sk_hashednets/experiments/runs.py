@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
-from .. import HashedMLPClassifier
+from .. import HashedMLPClassifier, __version__
 from ..datasets import load_fashion_mnist
 from .plan import (
     ARCHITECTURES,
@@ -161,7 +161,24 @@ def fit_and_score(data, teacher=None, **params):
         "hidden_widths": [len(b) for b in clf.intercepts_[:-1]],
         "blas_threads": max((pool["num_threads"] for pool in threadpool_info()
                              if pool["user_api"] == "blas"), default=None),
+        # what gives the same bits again: the code's version and the kernels
+        # BLAS picked for this CPU (other kernels sum in another order)
+        "version": __version__,
+        "blas": describe_blas(),
     }
+
+
+def describe_blas():
+    """NumPy's BLAS library, its version and the kernels it picked for this
+    CPU, e.g. ``'openblas 0.3.30, its Haswell kernels'``."""
+    found = sorted((info for info in threadpool_info() if info["user_api"] == "blas"),
+                   key=lambda info: "numpy" not in info["filepath"])
+    if not found:
+        return "unknown"
+    info = found[0]  # NumPy's own, which the estimators' products call
+    kernels = info.get("architecture")
+    return (f"{info['internal_api']} {info.get('version') or ''}".rstrip()
+            + (f", its {kernels} kernels" if kernels else ""))
 
 
 def load_data(args):
