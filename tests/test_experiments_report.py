@@ -104,6 +104,7 @@ def test_the_report_says_what_is_left_and_how_to_finish_it(tmp_path):
             "--patience 10 --train-size 60000 --seed 0 --seeds 0 --shard $I/2 "
             "--wait --out docs") in text
     assert f"{os.cpu_count()} cores" in text
+    assert "(these runs do not name them)" in text  # stored without a blas field
 
 
 def test_the_module_runs_as_a_command(tmp_path):

@@ -88,6 +88,7 @@ def test_every_experiment_in_two_processes_resumes_and_reports(
             "--train-size 60000 --seed 0 --seeds 0 1") in text
     assert "Best settings: HashedNets: `" in text
     assert "## What to pick per budget" in text
+    assert "every run names them in its `blas` field" in text
     assert "The paper's recipe, 1x1000 at 1/64: HashedNets" in text
     assert "Block hashing, 1x1000 at 1/8" in text
     assert "| 1x1000 | 1/64 |" in text and "fired in at most" in text

@@ -68,20 +68,27 @@ def write_report(args):
     parts.append(_progress_section(stored))
     if data != "digits":
         parts.append(ANCHORS)
-    parts.append(f"Software: sk_hashednets {__version__}, Python "
-                 f"{platform.python_version()}, NumPy {np.__version__}; machine: "
-                 f"{platform.machine()}, {os.cpu_count()} cores; BLAS: "
-                 f"{describe_blas()}. That is the machine that wrote this report; "
-                 "each section states its runs' BLAS threads. A run gives the same "
-                 "bits again with the code of the commit that stored it (`git log "
-                 "-- docs/NAME.json`) on the same BLAS kernels (a run with a "
-                 "`blas` field names them; the runs above predate it); other "
-                 "kernels sum in another order. "
-                 "Runs stored on different days may come from different code and "
-                 "machines: their bits differ, the method does not (Table 1's "
-                 "distillation runs and the search's setting of the same "
-                 "temperature and weight are such a pair).\n")
+    parts.append(_software(stored))
     (out / "RESULTS.md").write_text("\n".join(parts))
+
+
+def _software(stored):
+    """The software and machine that wrote the report, and what gives a
+    stored run's bits again."""
+    kernels = {r.get("blas") for results in stored.values()
+               for r in results.runs.values()}
+    named = ("every run names them in its `blas` field" if None not in kernels
+             else "a run with a `blas` field names them" if kernels - {None}
+             else "these runs do not name them")
+    return (f"Software: sk_hashednets {__version__}, Python "
+            f"{platform.python_version()}, NumPy {np.__version__}; machine: "
+            f"{platform.machine()}, {os.cpu_count()} cores; BLAS: "
+            f"{describe_blas()}. That is the machine that wrote this report; each "
+            "section states its runs' BLAS threads. A run gives the same bits "
+            "again with the code of the commit that stored it (`git log -- "
+            f"OUT/NAME.json`) on the same BLAS kernels ({named}); other kernels "
+            "sum in another order, and runs stored on different days may come "
+            "from different code: their bits differ, the method does not.\n")
 
 
 def _command(name, settings):
