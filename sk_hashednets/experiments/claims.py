@@ -195,11 +195,17 @@ def candidates(stored, arch, c):
         default = HashedMLPClassifier()
         runs = table1.over_seeds("table1", method="hashing+teacher",
                                  compression=c, arch=arch)
-        taught = runs and Candidate(
-            NAMES["hashing+teacher"],
-            f"{best.get('hashing', '?')}, T={default.distillation_temperature:g} "
-            f"w={default.distillation_weight:g}", runs, len(table1.seeds))
+        taught = runs and _taught(best.get("hashing", "?"),
+                                  default.distillation_temperature,
+                                  default.distillation_weight, runs,
+                                  len(table1.seeds))
     return found + ([taught] if taught else [])
+
+
+def _taught(student, t, w, runs, planned):
+    """Distillation at temperature ``t`` and weight ``w`` as a candidate."""
+    return Candidate(NAMES["hashing+teacher"], f"{student}, T={t:g} w={w:g}", runs,
+                     planned, (t, w))
 
 
 def searched_distillation(stored, arch, c):
@@ -207,9 +213,7 @@ def searched_distillation(stored, arch, c):
     lowest mean validation error on network ``arch`` at compression ``c``, or
     None where the search has no run."""
     search = stored.get("distillation", NOTHING)
-    taught = [Candidate(NAMES["hashing+teacher"],
-                        f"{search.settings['student']}, T={t} w={w}", runs,
-                        len(search.seeds), (t, w))
+    taught = [_taught(search.settings["student"], t, w, runs, len(search.seeds))
               for t in TEMPERATURES for w in DISTILLATION_WEIGHTS
               if (runs := search.over_seeds(
                   "distillation", method="hashing+teacher", compression=c,
